@@ -1,0 +1,40 @@
+"""imr-llm: California workers' compensation IMR letters to validated, structured records."""
+
+import logging
+
+from imr_llm.errors import (
+    ConfigError,
+    EmbeddedModelError,
+    ExtractionError,
+    ImrLlmError,
+    InvalidLetterError,
+)
+from imr_llm.extract import Options, aextract, aextract_result, extract, extract_result
+from imr_llm.prompts import Prompt
+from imr_llm.result import ExtractionResult, Usage
+from imr_llm.retry import RetryPolicy
+from imr_llm.schema import Decision, Determination, Item
+
+# instructor logs failed attempts at ERROR with the model's output in the message, and that
+# output is medical information from the letter. Quiet by default; a user may lower it again.
+logging.getLogger("instructor").setLevel(logging.CRITICAL)
+
+__all__ = [
+    "ConfigError",
+    "Decision",
+    "Determination",
+    "EmbeddedModelError",
+    "ExtractionError",
+    "ExtractionResult",
+    "ImrLlmError",
+    "InvalidLetterError",
+    "Item",
+    "Options",
+    "Prompt",
+    "RetryPolicy",
+    "Usage",
+    "aextract",
+    "aextract_result",
+    "extract",
+    "extract_result",
+]

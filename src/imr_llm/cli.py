@@ -1,0 +1,105 @@
+"""`imr-llm` command line: extract letters, and manage the cache.
+
+One letter prints its record as JSON; several print one JSON line per letter
+(`{"source", "ok", "determination" | "error"}`) so a bad letter is recorded and the
+rest go on. A one-line cost summary per letter goes to stderr (never letter text).
+Exit status: 0 all extracted, 1 some letter failed, 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from imr_llm.cache import RecordCache
+from imr_llm.errors import ImrLlmError
+from imr_llm.extract import extract_result
+
+
+def _extract(args: argparse.Namespace) -> int:
+    out: TextIO = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout  # noqa: SIM115
+    failed = 0
+    try:
+        for path in args.files:
+            try:
+                result = extract_result(
+                    Path(path).read_bytes(),
+                    model=args.model,
+                    base_url=args.base_url,
+                    mode=args.mode,
+                    prompt=args.prompt,
+                    cache=False if args.no_cache else (args.cache_dir or True),
+                )
+            except (ImrLlmError, OSError) as exc:
+                failed += 1
+                error = {"type": type(exc).__name__, "message": str(exc)}
+                print(f"{path}: failed: {error['type']}: {error['message']}", file=sys.stderr)
+                if len(args.files) > 1:
+                    print(json.dumps({"source": path, "ok": False, "error": error}), file=out)
+                continue
+            u = result.usage
+            print(
+                f"{path}: {len(result.determination.items)} item(s), {u.total_tokens} tokens, "
+                f"{result.attempts} call(s), {result.latency_s:.1f}s"
+                + (", cached" if result.cache_hit else ""),
+                file=sys.stderr,
+            )
+            record = result.determination.model_dump(mode="json")
+            if len(args.files) == 1:
+                print(json.dumps(record, indent=2), file=out)
+            else:
+                print(json.dumps({"source": path, "ok": True, "determination": record}), file=out)
+    finally:
+        if args.out:
+            out.close()
+    return 1 if failed else 0
+
+
+def _cache_clear(args: argparse.Namespace) -> int:
+    cache = RecordCache(args.dir)
+    print(f"removed {cache.clear()} cached record(s) from {cache.directory}")
+    return 0
+
+
+def _cache_info(args: argparse.Namespace) -> int:
+    cache = RecordCache(args.dir)
+    print(f"{cache.directory}: {len(cache)} cached record(s)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="imr-llm", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    ex = commands.add_parser("extract", help="extract letters into JSON records")
+    ex.add_argument("files", nargs="+", metavar="FILE", help="letter text files")
+    ex.add_argument("--model", help="model name (default: $IMR_LLM_MODEL, else the embedded model)")
+    ex.add_argument("--base-url", help="OpenAI-compatible endpoint (default: $IMR_LLM_BASE_URL)")
+    ex.add_argument("--mode", help="instructor mode: tools, json, md_json, tools_strict")
+    ex.add_argument("--prompt", help="packaged prompt name or a folder with system.txt and user.txt")
+    ex.add_argument("--no-cache", action="store_true", help="always call the model")
+    ex.add_argument("--cache-dir", help="record cache folder (default: <user cache>/imr-llm/records)")
+    ex.add_argument("--out", help="write records here instead of stdout")
+    ex.set_defaults(run=_extract)
+
+    cache = commands.add_parser("cache", help="inspect or clear the record cache")
+    cache_commands = cache.add_subparsers(dest="cache_command", required=True)
+    for name, run, text in (("clear", _cache_clear, "delete every cached record"),
+                            ("info", _cache_info, "where the cache is and how many records")):  # fmt: skip
+        sub = cache_commands.add_parser(name, help=text)
+        sub.add_argument("--dir", help="record cache folder, as given to extract --cache-dir")
+        sub.set_defaults(run=run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,290 @@
+"""One letter in, one validated `Determination` out.
+
+`extract` returns the record; `extract_result` returns it with what it cost
+(`ExtractionResult`); `aextract` / `aextract_result` are the async forms. Each call:
+checks the letter, looks in the cache, else asks the model through instructor
+(validation re-asks bounded by `max_reasks` and `token_budget`) inside a transport
+retry loop (`RetryPolicy`), stores the validated record, and reports tokens, model
+calls, latency and whether the cache answered. Failures raise `ExtractionError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import openai
+from instructor.core.exceptions import (
+    IncompleteOutputException,
+    InstructorError,
+    InstructorRetryException,
+    TokenBudgetError,
+)
+from pydantic import ValidationError
+
+from imr_llm import client as clients
+from imr_llm.cache import RecordCache, cache_key
+from imr_llm.errors import ExtractionError, InvalidLetterError
+from imr_llm.prompts import Prompt, as_prompt
+from imr_llm.result import ExtractionResult, Usage
+from imr_llm.retry import RetryPolicy, transient_cause
+from imr_llm.schema import SCHEMA_VERSION, Determination
+
+MAX_CHARS = 100_000
+"""Longest letter accepted (real IMR letters run 3-15k characters); never truncated silently."""
+
+
+@dataclass(frozen=True)
+class Options:
+    """Generation and retry settings. Those in `generation()` are part of the cache key."""
+
+    temperature: float = 0.0
+    max_tokens: int = 4096
+    seed: int | None = 0
+    max_reasks: int = 1
+    token_budget: int | None = 40_000
+    timeout: float = 300.0
+    max_chars: int = MAX_CHARS
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+    def generation(self) -> dict[str, Any]:
+        params: dict[str, Any] = {"temperature": self.temperature, "max_tokens": self.max_tokens}
+        if self.seed is not None:
+            params["seed"] = self.seed
+        return params
+
+
+def check_letter(text: object, max_chars: int = MAX_CHARS) -> str:
+    """The letter as text, or an `InvalidLetterError` that says what is wrong with it."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidLetterError(f"letter is not UTF-8 text (bad byte at {exc.start})") from exc
+    if not isinstance(text, str):
+        raise InvalidLetterError(f"letter must be str or UTF-8 bytes, not {type(text).__name__}")
+    if not text.strip():
+        raise InvalidLetterError("letter is empty")
+    if "\x00" in text:
+        raise InvalidLetterError("letter contains NUL bytes: binary data, not text")
+    if len(text) > max_chars:
+        raise InvalidLetterError(
+            f"letter is {len(text):,} characters, over the {max_chars:,} limit; "
+            "split it or raise Options.max_chars (nothing is truncated)"
+        )
+    return text
+
+
+_default_caches: dict[str, RecordCache] = {}
+
+
+def open_cache(cache: bool | str | Path | RecordCache) -> RecordCache | None:
+    """`True`: the default folder; `False`: none; a path or a `RecordCache`: that one."""
+    if cache is False or cache is None:
+        return None
+    if isinstance(cache, RecordCache):
+        return cache
+    where = "" if cache is True else str(cache)
+    if where not in _default_caches:
+        _default_caches[where] = RecordCache(where or None)
+    return _default_caches[where]
+
+
+@dataclass
+class _Job:
+    """Everything one extraction needs, resolved once."""
+
+    text: str
+    endpoint: clients.Endpoint
+    prompt: Prompt
+    options: Options
+    cache: RecordCache | None
+    started: float = field(default_factory=time.perf_counter)
+    calls: int = 0
+    usage: Usage = field(default_factory=Usage)
+
+    @property
+    def key(self) -> str:
+        return cache_key(
+            endpoint=self.endpoint.identity,
+            mode=self.endpoint.mode,
+            prompt=self.prompt.digest,
+            schema=[SCHEMA_VERSION, Determination.model_json_schema()],
+            generation=self.options.generation(),
+            letter=self.text,
+        )
+
+    def cached(self) -> ExtractionResult | None:
+        record = self.cache.get(self.key) if self.cache is not None else None
+        return self._result(record, cache_hit=True) if record is not None else None
+
+    def count_call(self, *_: Any, **__: Any) -> None:
+        self.calls += 1
+
+    def request(self) -> dict[str, Any]:
+        return {
+            "model": self.endpoint.model,
+            "messages": self.prompt.messages(self.text),
+            "response_model": Determination,
+            "max_retries": self.options.max_reasks,
+            "token_budget": self.options.token_budget,
+            **self.options.generation(),
+        }
+
+    def failed_attempt(self, exc: Exception) -> None:
+        self.usage += _usage_of(exc)
+
+    def done(self, record: Determination, completion: Any) -> ExtractionResult:
+        self.usage += Usage.of(getattr(completion, "usage", None))
+        # A plain copy: instructor pins the raw completion on the model it returns.
+        record = Determination.model_validate_json(record.model_dump_json())
+        if self.cache is not None:
+            self.cache.set(self.key, record)
+        return self._result(record, cache_hit=False)
+
+    def error(self, exc: Exception) -> ExtractionError:
+        kind, message = _describe(exc)
+        return ExtractionError(message, kind=kind, attempts=self.calls, usage=self.usage)
+
+    def _result(self, record: Determination, *, cache_hit: bool) -> ExtractionResult:
+        return ExtractionResult(
+            determination=record,
+            model=self.endpoint.identity,
+            usage=self.usage,
+            attempts=self.calls,
+            latency_s=round(time.perf_counter() - self.started, 3),
+            cache_hit=cache_hit,
+        )
+
+
+def _usage_of(exc: BaseException) -> Usage:
+    """Tokens a failed attempt still spent (instructor keeps them on its exceptions)."""
+    total = getattr(exc, "total_usage", None)
+    if total is None:
+        total = getattr(getattr(exc, "last_completion", None), "usage", None)
+    return Usage.of(total)
+
+
+def _validation_summary(exc: ValidationError) -> str:
+    """Where and why validation failed, without the offending values (they are letter text)."""
+    errors = exc.errors(include_input=False, include_url=False)
+    shown = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors[:5])
+    more = f" (+{len(errors) - 5} more)" if len(errors) > 5 else ""
+    return f"answer did not fit the schema: {shown}{more}"
+
+
+def _describe(exc: Exception) -> tuple[str, str]:
+    cause = transient_cause(exc)
+    if cause is not None:
+        return "transient", f"endpoint kept failing: {type(cause).__name__}"
+    if isinstance(exc, IncompleteOutputException):
+        return "truncated", "model output hit max_tokens before the record was complete"
+    if isinstance(exc, TokenBudgetError):
+        return "budget", str(exc).split("\n")[0]
+    last = exc.__cause__
+    if isinstance(exc, InstructorRetryException) and exc.failed_attempts:
+        last = exc.failed_attempts[-1].exception
+    if isinstance(last, ValidationError):
+        return "validation", _validation_summary(last)
+    api = next((e for e in (exc, exc.__cause__) if isinstance(e, openai.APIStatusError)), None)
+    if api is not None:
+        return "api", f"endpoint refused the request: HTTP {api.status_code} {type(api).__name__}"
+    return "validation" if last else "api", f"{type(last or exc).__name__}: model answer unusable"
+
+
+def _job(text: object, model: str | None, base_url: str | None, api_key: str | None,
+         mode: str | None, prompt: Prompt | str | Path | None,
+         cache: bool | str | Path | RecordCache, options: Options | None) -> _Job:  # fmt: skip
+    options = options or Options()
+    return _Job(
+        text=check_letter(text, options.max_chars),
+        endpoint=clients.resolve(model, base_url, api_key, mode),
+        prompt=as_prompt(prompt),
+        options=options,
+        cache=open_cache(cache),
+    )
+
+
+_RETRIED = (InstructorError, openai.OpenAIError)
+
+
+def extract_result(
+    text: str | bytes,
+    *,
+    model: str | None = None,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    mode: str | None = None,
+    prompt: Prompt | str | Path | None = None,
+    cache: bool | str | Path | RecordCache = True,
+    options: Options | None = None,
+) -> ExtractionResult:
+    """Extract one letter and report what it cost. See `extract` for the arguments."""
+    job = _job(text, model, base_url, api_key, mode, prompt, cache, options)
+    if hit := job.cached():
+        return hit
+    llm = clients.instructor_client(job.endpoint, job.options.timeout)
+    llm.on("completion:kwargs", job.count_call)
+    try:
+        for attempt in job.options.retry.retrying():
+            with attempt:
+                try:
+                    record, completion = llm.create_with_completion(**job.request())
+                except _RETRIED as exc:
+                    job.failed_attempt(exc)
+                    raise
+    except _RETRIED as exc:
+        raise job.error(exc) from exc
+    return job.done(record, completion)
+
+
+async def aextract_result(
+    text: str | bytes,
+    *,
+    model: str | None = None,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    mode: str | None = None,
+    prompt: Prompt | str | Path | None = None,
+    cache: bool | str | Path | RecordCache = True,
+    options: Options | None = None,
+) -> ExtractionResult:
+    """Async `extract_result`: same arguments, same result."""
+    job = _job(text, model, base_url, api_key, mode, prompt, cache, options)
+    if hit := job.cached():
+        return hit
+    await asyncio.to_thread(job.endpoint.url)  # may start the embedded server: keep the loop free
+    llm = clients.instructor_client(job.endpoint, job.options.timeout, asynchronous=True)
+    llm.on("completion:kwargs", job.count_call)
+    try:
+        async for attempt in job.options.retry.async_retrying():
+            with attempt:
+                try:
+                    record, completion = await llm.create_with_completion(**job.request())
+                except _RETRIED as exc:
+                    job.failed_attempt(exc)
+                    raise
+    except _RETRIED as exc:
+        raise job.error(exc) from exc
+    return job.done(record, completion)
+
+
+def extract(text: str | bytes, **kwargs: Any) -> Determination:
+    """Extract one IMR letter into a validated `Determination`.
+
+    With no `model`/`base_url` (argument or `IMR_LLM_MODEL`/`IMR_LLM_BASE_URL`) the
+    embedded local model answers. `model="gpt-4.1-mini"` with `OPENAI_API_KEY` set uses
+    OpenAI; add `base_url=` for vLLM, Ollama or a llama.cpp server. `prompt` is a
+    packaged prompt name, a folder, or a `Prompt`; `cache=False` turns the cache off.
+    Raises `InvalidLetterError` for unusable input and `ExtractionError` when the
+    model gives no valid record within the retry bounds.
+    """
+    return extract_result(text, **kwargs).determination
+
+
+async def aextract(text: str | bytes, **kwargs: Any) -> Determination:
+    """Async `extract`."""
+    return (await aextract_result(text, **kwargs)).determination

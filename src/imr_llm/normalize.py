@@ -1,0 +1,201 @@
+"""Pure functions that turn what a letter writes into one canonical value.
+
+The model is asked to *copy* values as the letter writes them ("6/7/12", "#60",
+"41-42 and 64", "Texas and Florida"); these functions do the arithmetic and lookups
+that small models get wrong. Each accepts the already-canonical form too, so a record
+read back from JSON validates to itself.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+import us
+from dateutil import parser as dateparser
+
+_NUMBERING = re.compile(r"^\s*(?:\(\s*\d+\s*\)|\d+\s*[.)]|[-*\u2022])\s*")
+_UNKNOWN = re.compile(
+    r"^\s*(?:n/?a|none|unknown|not\s+(?:documented|stated|specified|reported|provided|noted|known)"
+    r"|the mechanism of injury (?:is|was) (?:unknown|not documented))\s*\.?\s*$",
+    re.IGNORECASE,
+)
+_RANGE = re.compile(r"(\d+)\s*(?:-|\u2013|\u2014|to|through)\s*(\d+)")
+_NUMBER = re.compile(r"\d+")
+_FREQUENCY = re.compile(
+    r"(\d+)\s*(?:x|times?)\s*(?:a|per|/)?\s*(?:week|wk)\w*\s*(?:for|x|times)?\s*(\d+)\s*(?:weeks?|wks?)",
+    re.IGNORECASE,
+)
+_VISITS = re.compile(r"(\d+)\s*(?:visits?|sessions?|treatments?)", re.IGNORECASE)
+_QUANTITY = re.compile(r"#\s*(\d+)|(\d+)")
+_UNIT = re.compile(r"(\d)\s*(mg|mcg|g|ml|meq|units?|%)\b", re.IGNORECASE)
+_REFILLS = re.compile(r"(\d+)\s*refills?|refills?\s*(?:x|:)?\s*(\d+)", re.IGNORECASE)
+
+MAX_PAGE_SPAN = 300
+"""A "page range" wider than this is a misread section number, not pages."""
+
+# Brand names that recur in IMR letters, mapped to the generic a researcher counts by.
+GENERIC_NAMES: dict[str, str] = {
+    "norco": "hydrocodone/acetaminophen",
+    "vicodin": "hydrocodone/acetaminophen",
+    "lortab": "hydrocodone/acetaminophen",
+    "percocet": "oxycodone/acetaminophen",
+    "oxycontin": "oxycodone",
+    "flexeril": "cyclobenzaprine",
+    "fexmid": "cyclobenzaprine",
+    "amrix": "cyclobenzaprine",
+    "ultram": "tramadol",
+    "ultracet": "tramadol/acetaminophen",
+    "soma": "carisoprodol",
+    "neurontin": "gabapentin",
+    "lyrica": "pregabalin",
+    "prilosec": "omeprazole",
+    "protonix": "pantoprazole",
+    "prevacid": "lansoprazole",
+    "celebrex": "celecoxib",
+    "motrin": "ibuprofen",
+    "naprosyn": "naproxen",
+    "anaprox": "naproxen",
+    "relafen": "nabumetone",
+    "mobic": "meloxicam",
+    "voltaren": "diclofenac",
+    "zanaflex": "tizanidine",
+    "skelaxin": "metaxalone",
+    "robaxin": "methocarbamol",
+    "ambien": "zolpidem",
+    "cymbalta": "duloxetine",
+    "elavil": "amitriptyline",
+    "lidoderm": "lidocaine",
+    "terocin": "methyl salicylate/capsaicin/menthol/lidocaine",
+    "narcan": "naloxone",
+    "nucynta": "tapentadol",
+    "duragesic": "fentanyl",
+    "xanax": "alprazolam",
+    "valium": "diazepam",
+    "klonopin": "clonazepam",
+    "topamax": "topiramate",
+    "wellbutrin": "bupropion",
+    "desyrel": "trazodone",
+}
+
+
+def strip_numbering(text: str) -> str:
+    """'(1) Prescription of Ultram' -> 'Prescription of Ultram'; spacing collapsed."""
+    return " ".join(_NUMBERING.sub("", text).split())
+
+
+def none_if_unknown(text: str | None) -> str | None:
+    """Letters say "not documented" / "unknown" for absent facts: that is no value."""
+    if text is None:
+        return None
+    text = " ".join(text.split())
+    return None if not text or _UNKNOWN.match(text) else text
+
+
+def parse_date(value: object) -> date | None:
+    """'6/7/12', 'August 4, 2011', '06/08/2000', '2012-06-07' -> a date (US month-first)."""
+    if value is None or isinstance(value, date):
+        return value.date() if isinstance(value, datetime) else value
+    if not isinstance(value, str):
+        raise ValueError(f"expected a date or a date string, got {type(value).__name__}")
+    text = value.strip()
+    if none_if_unknown(text) is None:
+        return None
+    try:
+        return dateparser.parse(text, dayfirst=False, yearfirst=False, fuzzy=False).date()
+    except (ValueError, OverflowError) as exc:
+        raise ValueError(f"not a recognisable date: {text!r} (write e.g. 6/7/2012)") from exc
+
+
+def parse_pages(value: object) -> list[int]:
+    """'41-42 and 64' -> [41, 42, 64]; also accepts ints and lists of either; sorted, unique."""
+    if value is None:
+        return []
+    parts = value if isinstance(value, list | tuple) else [value]
+    pages: set[int] = set()
+    for part in parts:
+        if isinstance(part, bool):
+            raise ValueError("a page is a number, not true/false")
+        if isinstance(part, int):
+            pages.add(part)
+            continue
+        text = str(part)
+        for lo, hi in _RANGE.findall(text):
+            lo_i, hi_i = int(lo), int(hi)
+            if hi_i < lo_i or hi_i - lo_i > MAX_PAGE_SPAN:
+                raise ValueError(f"not a page range: {lo}-{hi}")
+            pages.update(range(lo_i, hi_i + 1))
+        pages.update(int(n) for n in _NUMBER.findall(_RANGE.sub(" ", text)))
+    if any(p <= 0 for p in pages):
+        raise ValueError("page numbers start at 1")
+    return sorted(pages)
+
+
+def state_codes(value: object) -> list[str]:
+    """'Texas and Florida' -> ['TX', 'FL']; accepts codes, names, or a list of either."""
+    if value is None:
+        return []
+    items = value if isinstance(value, list | tuple) else [value]
+    codes: list[str] = []
+    for item in items:
+        for name in re.split(r",|;|/|\band\b|&", str(item)):
+            name = name.strip().rstrip(".")
+            if not name:
+                continue
+            state = us.states.lookup(name)
+            if state is None:
+                raise ValueError(f"not a US state: {name!r}")
+            if state.abbr not in codes:
+                codes.append(state.abbr)
+    return codes
+
+
+def strength(text: str | None) -> str | None:
+    """'10/325mg' -> '10/325 mg', '0.4MG/ML' -> '0.4 mg/ml': one spelling to count by."""
+    text = none_if_unknown(text)
+    if text is None:
+        return None
+    return " ".join(_UNIT.sub(lambda m: f"{m[1]} {m[2].lower()}", text).split()).replace("/ML", "/ml")
+
+
+def first_int(value: object, pattern: re.Pattern[str] = _QUANTITY) -> int | None:
+    """'#60' -> 60, '60 tablets' -> 60, 60 -> 60; None stays None."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value  # type: ignore[return-value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    match = pattern.search(str(value))
+    if not match:
+        if none_if_unknown(str(value)) is None:
+            return None
+        raise ValueError(f"no number in {value!r}")
+    return int(next(g for g in match.groups() if g is not None))
+
+
+def parse_refills(value: object) -> int | None:
+    """'refills x 3' / '3 refills' / 3 -> 3."""
+    return first_int(value, _REFILLS) if isinstance(value, str) else first_int(value)
+
+
+def parse_visits(value: object) -> int | None:
+    """'2 times a week for 4 weeks' -> 8, '6 visits' -> 6, 8 -> 8."""
+    if isinstance(value, str):
+        freq = _FREQUENCY.search(value)
+        if freq:
+            return int(freq.group(1)) * int(freq.group(2))
+        return first_int(value, _VISITS)
+    return first_int(value)
+
+
+def generic_name(name: str | None) -> str | None:
+    """The generic for a brand or generic drug named anywhere in `name` ("Refill Norco")."""
+    if not name:
+        return None
+    lowered = name.lower()
+    for brand, generic in GENERIC_NAMES.items():
+        if re.search(rf"\b{brand}\b", lowered):
+            return generic
+    for generic in GENERIC_NAMES.values():
+        if re.search(rf"\b{re.escape(generic)}\b", lowered):
+            return generic
+    return None

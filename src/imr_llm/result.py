@@ -1,0 +1,46 @@
+"""What one extraction cost, next to the record it produced."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from imr_llm.schema import Determination
+
+
+class Usage(BaseModel):
+    """Tokens spent by new model calls (zero for a cache hit)."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+
+    @classmethod
+    def of(cls, usage: Any) -> Usage:
+        """From an OpenAI `CompletionUsage` (or None, for endpoints that report none)."""
+        if usage is None:
+            return cls()
+        return cls(
+            prompt_tokens=usage.prompt_tokens or 0,
+            completion_tokens=usage.completion_tokens or 0,
+            total_tokens=usage.total_tokens or 0,
+        )
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+            total_tokens=self.total_tokens + other.total_tokens,
+        )
+
+
+class ExtractionResult(BaseModel):
+    """A record and its cost: tokens (summed over retries), model calls, latency, cache hit."""
+
+    determination: Determination
+    model: str
+    usage: Usage
+    attempts: int
+    latency_s: float
+    cache_hit: bool

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from fake_server import FakeOpenAI
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "evals" / "samples"
+GOLD = ROOT / "evals" / "gold"
+
+
+def sample(name: str) -> str:
+    return (SAMPLES / f"{name}.txt").read_text(encoding="utf-8")
+
+
+def gold(name: str) -> dict:
+    return json.loads((GOLD / f"{name}.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(autouse=True)
+def _no_ambient_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never pick up a developer's keys or endpoints. Record caches are always passed
+    explicitly (a tmp folder); the embedded model stays in the shared cache folder."""
+    for var in ("OPENAI_API_KEY", "IMR_LLM_MODEL", "IMR_LLM_BASE_URL", "IMR_LLM_MODE"):
+        monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture
+def fake() -> FakeOpenAI:
+    with FakeOpenAI() as server:
+        yield server

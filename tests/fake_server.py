@@ -1,0 +1,162 @@
+"""A real OpenAI-compatible HTTP server on loopback that answers from a script.
+
+Tests queue replies (a record to return as a tool call, an HTTP error, a hang, a
+broken body) and read back what arrived, so retries and caching are counted at the
+server rather than by mocking the client.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+
+def completion(arguments: str, *, prompt_tokens: int = 100, completion_tokens: int = 50,
+               finish_reason: str = "stop") -> Reply:  # fmt: skip
+    """A chat completion whose single tool call carries `arguments` (JSON text)."""
+    body = {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "fake-model",
+        "choices": [{
+            "index": 0,
+            "finish_reason": finish_reason,
+            "message": {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [{
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "Determination", "arguments": arguments},
+                }],
+            },
+        }],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    }  # fmt: skip
+    return Reply(body=json.dumps(body).encode())
+
+
+def error(status: int, headers: dict[str, str] | None = None) -> Reply:
+    body = json.dumps({"error": {"message": f"fake {status}", "type": "fake", "code": status}})
+    return Reply(status=status, body=body.encode(), headers=headers or {})
+
+
+class FakeOpenAI:
+    """Serves queued replies in order; the last reply repeats once the queue runs dry."""
+
+    def __init__(self) -> None:
+        self.replies: list[Reply | Callable[[dict[str, Any]], Reply]] = []
+        self.requests: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        handler = self._handler()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/v1"
+
+    def queue(self, *replies: Reply | Callable[[dict[str, Any]], Reply]) -> FakeOpenAI:
+        self.replies.extend(replies)
+        return self
+
+    def _next(self, request: dict[str, Any]) -> Reply:
+        with self._lock:
+            self.requests.append(request)
+            reply = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
+        return reply(request) if callable(reply) else reply
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length", 0))
+                request = json.loads(self.rfile.read(length) or b"{}")
+                reply = fake._next(request)
+                time.sleep(reply.delay)
+                self.send_response(reply.status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(reply.body)))
+                for key, value in reply.headers.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(reply.body)
+
+            def log_message(self, *args: Any) -> None:  # keep test output clean
+                pass
+
+        return Handler
+
+    def __enter__(self) -> FakeOpenAI:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class CountingProxy:
+    """Forwards POSTs to a real OpenAI-compatible server and counts them on the way."""
+
+    def __init__(self, target_base_url: str) -> None:
+        import httpx
+
+        self.target = target_base_url.rstrip("/")
+        self.count = 0
+        self._http = httpx.Client(timeout=900)
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                proxy.count += 1
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                path = self.path.removeprefix("/v1")
+                upstream = proxy._http.post(
+                    proxy.target + path, content=body, headers={"content-type": "application/json"}
+                )
+                self.send_response(upstream.status_code)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(upstream.content)))
+                self.end_headers()
+                self.wfile.write(upstream.content)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/v1"
+
+    def __enter__(self) -> CountingProxy:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._http.close()
