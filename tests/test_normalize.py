@@ -36,6 +36,7 @@ def test_pages_reject_what_is_not_a_page_list(bad):
         ("06/08/2000", date(2000, 6, 8)),
         ("2014-04-28", date(2014, 4, 28)),
         ("not documented", None),
+        ("null", None),
     ],
 )
 def test_dates_in_the_ways_letters_write_them(text, day):

@@ -1,4 +1,4 @@
-"""`imr-llm` command line: extract letters, and manage the cache.
+"""`imr-llm` command line: extract letters, evaluate against gold records, manage the cache.
 
 One letter prints its record as JSON; several print one JSON line per letter
 (`{"source", "ok", "determination" | "error"}`) so a bad letter is recorded and the
@@ -59,6 +59,32 @@ def _extract(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _eval(args: argparse.Namespace) -> int:
+    from imr_llm.evals import report as reports
+    from imr_llm.evals.run import evaluate_folders
+
+    if args.eval_command == "compare":
+        a, b = (json.loads(Path(p).read_text(encoding="utf-8")) for p in (args.a, args.b))
+        print(reports.compare(a, b))
+        return 0
+    report = evaluate_folders(
+        args.samples,
+        args.gold,
+        model=args.model,
+        base_url=args.base_url,
+        mode=args.mode,
+        prompt=args.prompt,
+        cache=False if args.no_cache else (args.cache_dir or True),
+    )
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    out.with_suffix(".md").write_text(reports.to_markdown(report), encoding="utf-8")
+    print(reports.to_text(report))
+    print(f"\nwrote {out} and {out.with_suffix('.md')}")
+    return 1 if report["meta"]["failed"] else 0
+
+
 def _cache_clear(args: argparse.Namespace) -> int:
     cache = RecordCache(args.dir)
     print(f"removed {cache.clear()} cached record(s) from {cache.directory}")
@@ -71,20 +97,35 @@ def _cache_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", help="model name (default: $IMR_LLM_MODEL, else the embedded model)")
+    parser.add_argument("--base-url", help="OpenAI-compatible endpoint (default: $IMR_LLM_BASE_URL)")
+    parser.add_argument("--mode", help="instructor mode: tools, json, md_json, tools_strict")
+    parser.add_argument("--prompt", help="packaged prompt name or a folder with system.txt and user.txt")
+    parser.add_argument("--no-cache", action="store_true", help="always call the model")
+    parser.add_argument("--cache-dir", help="record cache folder (default: <user cache>/imr-llm/records)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="imr-llm", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
     ex = commands.add_parser("extract", help="extract letters into JSON records")
     ex.add_argument("files", nargs="+", metavar="FILE", help="letter text files")
-    ex.add_argument("--model", help="model name (default: $IMR_LLM_MODEL, else the embedded model)")
-    ex.add_argument("--base-url", help="OpenAI-compatible endpoint (default: $IMR_LLM_BASE_URL)")
-    ex.add_argument("--mode", help="instructor mode: tools, json, md_json, tools_strict")
-    ex.add_argument("--prompt", help="packaged prompt name or a folder with system.txt and user.txt")
-    ex.add_argument("--no-cache", action="store_true", help="always call the model")
-    ex.add_argument("--cache-dir", help="record cache folder (default: <user cache>/imr-llm/records)")
+    _model_options(ex)
     ex.add_argument("--out", help="write records here instead of stdout")
     ex.set_defaults(run=_extract)
+
+    ev = commands.add_parser("eval", help="score a model and prompt against gold records")
+    _model_options(ev)
+    ev.add_argument("--samples", default="evals/samples", help="folder of letters (*.txt)")
+    ev.add_argument("--gold", default="evals/gold", help="folder of gold records (<letter>.json)")
+    ev.add_argument("--out", default="evals/reports/latest.json", help="JSON report (Markdown beside it)")
+    ev.set_defaults(run=_eval, eval_command=None)
+    ev_commands = ev.add_subparsers(dest="eval_command")
+    cmp = ev_commands.add_parser("compare", help="per-field deltas between two JSON reports")
+    cmp.add_argument("a", help="baseline report.json")
+    cmp.add_argument("b", help="candidate report.json")
 
     cache = commands.add_parser("cache", help="inspect or clear the record cache")
     cache_commands = cache.add_subparsers(dest="cache_command", required=True)

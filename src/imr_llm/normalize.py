@@ -16,7 +16,7 @@ from dateutil import parser as dateparser
 
 _NUMBERING = re.compile(r"^\s*(?:\(\s*\d+\s*\)|\d+\s*[.)]|[-*\u2022])\s*")
 _UNKNOWN = re.compile(
-    r"^\s*(?:n/?a|none|unknown|not\s+(?:documented|stated|specified|reported|provided|noted|known)"
+    r"^\s*(?:n/?a|none|null|unknown|not\s+(?:documented|stated|specified|reported|provided|noted|known)"
     r"|the mechanism of injury (?:is|was) (?:unknown|not documented))\s*\.?\s*$",
     re.IGNORECASE,
 )

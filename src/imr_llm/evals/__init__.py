@@ -1,0 +1,1 @@
+"""Evaluation: gold records, a field-by-field scorer, and reports."""

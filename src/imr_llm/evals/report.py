@@ -1,0 +1,71 @@
+"""Render eval reports (a dict from `run.evaluate`) as text or Markdown, and compare two."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def headline_lines(report: dict[str, Any]) -> list[str]:
+    meta, s = report["meta"], report["summary"]
+    lo, hi = s["interval"]
+    return [
+        f"model {meta['model']} · mode {meta['mode']} · prompt {meta['prompt']} "
+        f"({meta['prompt_sha256'][:12]}) · schema v{meta['schema_version']} · {meta['date']}",
+        f"field accuracy (micro) {_pct(s['headline'])}  95% CI [{lo:.3f}, {hi:.3f}] over letters"
+        f" · macro {_pct(s['macro'])}",
+        f"decision accuracy {_pct(s['decision_accuracy'])}",
+        f"items: precision {_pct(s['item_precision'])} recall {_pct(s['item_recall'])}"
+        f" F1 {_pct(s['item_f1'])}",
+        f"{meta['letters']} letters, {meta['failed']} failed, {meta['cache_hits']} from cache · "
+        f"{meta['tokens']} tokens ({meta['tokens_per_letter']}/letter) · "
+        f"{meta['seconds']} s ({meta['seconds_per_letter']} s/letter)",
+    ]
+
+
+def _rows(report: dict[str, Any]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    s = report["summary"]
+    fields = [(path, _pct(value)) for path, value in s["per_field"].items()]
+    letters = [(name, _pct(value)) for name, value in s["per_letter"].items()]
+    return fields, letters
+
+
+def to_text(report: dict[str, Any]) -> str:
+    fields, letters = _rows(report)
+    width = max(len(path) for path, _ in fields + letters)
+    lines = [*headline_lines(report), "", f"{'field':<{width}}  score"]
+    lines += [f"{path:<{width}}  {value}" for path, value in fields]
+    lines += ["", f"{'letter':<{width}}  score"] + [f"{n:<{width}}  {v}" for n, v in letters]
+    lines += [f"FAILED {r['letter']}: {r['error']}" for r in report["letters"] if not r["ok"]]
+    return "\n".join(lines)
+
+
+def to_markdown(report: dict[str, Any]) -> str:
+    fields, letters = _rows(report)
+    lines = ["# Eval report", ""] + [f"- {line}" for line in headline_lines(report)]
+    lines += ["", "| field | score |", "| --- | --- |"] + [f"| `{p}` | {v} |" for p, v in fields]
+    lines += ["", "| letter | score |", "| --- | --- |"] + [f"| {n} | {v} |" for n, v in letters]
+    failures = [f"- {r['letter']}: {r['error']}" for r in report["letters"] if not r["ok"]]
+    return "\n".join(lines + (["", "## Failures", *failures] if failures else [])) + "\n"
+
+
+def compare(a: dict[str, Any], b: dict[str, Any]) -> str:
+    """Per-field scores of A and B and the change B - A: the prompt-experiment loop."""
+    sa, sb = a["summary"], b["summary"]
+    keys = ["headline", "decision_accuracy", "item_f1"]
+    rows = [(k, sa[k], sb[k]) for k in keys]
+    rows += [(p, sa["per_field"].get(p), sb["per_field"].get(p)) for p in sa["per_field"] | sb["per_field"]]
+    width = max(len(r[0]) for r in rows)
+    lines = [
+        f"A: {a['meta']['model']} prompt {a['meta']['prompt']} ({a['meta']['prompt_sha256'][:12]})",
+        f"B: {b['meta']['model']} prompt {b['meta']['prompt']} ({b['meta']['prompt_sha256'][:12]})",
+        "",
+        f"{'field':<{width}}      A      B   B-A",
+    ]
+    for path, x, y in rows:
+        delta = "" if x is None or y is None else f"{y - x:+.3f}"
+        lines.append(f"{path:<{width}}  {_pct(x):>5}  {_pct(y):>5}  {delta}")
+    return "\n".join(lines)
