@@ -23,6 +23,11 @@ def gold(name: str) -> dict:
     return json.loads((GOLD / f"{name}.json").read_text(encoding="utf-8"))
 
 
+def fields(record) -> dict:
+    """A record's labeled fields as JSON data (evidence is not part of a gold label)."""
+    return record.model_dump(mode="json", exclude={"evidence", "ungrounded"})
+
+
 @pytest.fixture(autouse=True)
 def _no_ambient_config(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never pick up a developer's keys or endpoints. Record caches are always passed

@@ -25,7 +25,7 @@ class Reply:
 
 
 def completion(arguments: str, *, prompt_tokens: int = 100, completion_tokens: int = 50,
-               finish_reason: str = "stop") -> Reply:  # fmt: skip
+               finish_reason: str = "stop", tool: str = "Determination") -> Reply:  # fmt: skip
     """A chat completion whose single tool call carries `arguments` (JSON text)."""
     body = {
         "id": "chatcmpl-fake",
@@ -41,7 +41,7 @@ def completion(arguments: str, *, prompt_tokens: int = 100, completion_tokens: i
                 "tool_calls": [{
                     "id": "call_1",
                     "type": "function",
-                    "function": {"name": "Determination", "arguments": arguments},
+                    "function": {"name": tool, "arguments": arguments},
                 }],
             },
         }],

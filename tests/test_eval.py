@@ -27,6 +27,8 @@ def test_eval_cli_perfect_model_scores_one_and_writes_reports(fake, tmp_path, ca
         "m",
         "--base-url",
         fake.base_url,
+        "--strategy",
+        "whole",
         "--cache-dir",
         str(tmp_path / "c"),
         "--out",
@@ -53,7 +55,23 @@ def test_eval_cli_perfect_model_scores_one_and_writes_reports(fake, tmp_path, ca
 def test_failures_count_as_misses_and_are_listed(fake, tmp_path, capsys):
     fake.queue(error(400))
     out = tmp_path / "r.json"
-    assert main(["eval", "--model", "m", "--base-url", fake.base_url, "--no-cache", "--out", str(out)]) == 1
+    assert (
+        main(
+            [
+                "eval",
+                "--model",
+                "m",
+                "--base-url",
+                fake.base_url,
+                "--strategy",
+                "whole",
+                "--no-cache",
+                "--out",
+                str(out),
+            ]
+        )
+        == 1
+    )
     report = json.loads(out.read_text())
     assert report["meta"]["failed"] == 5 and report["summary"]["headline"] == 0.0
     assert all(not r["ok"] and "ExtractionError" in r["error"] for r in report["letters"])

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from conftest import gold, sample
+from conftest import fields, gold, sample
 from fake_server import Reply, completion, error
 from imr_llm import (
     ExtractionError,
@@ -30,15 +30,14 @@ def answer(**usage):
 def run(fake, text=None, **kwargs):
     kwargs.setdefault("options", Options(retry=FAST, timeout=5))
     kwargs.setdefault("cache", False)
-    return extract_result(
-        sample(NAME) if text is None else text, model="fake-model", base_url=fake.base_url, **kwargs
-    )
+    kwargs.setdefault("strategy", "whole")
+    return extract_result(sample(NAME) if text is None else text, model="fake-model", base_url=fake.base_url, **kwargs)
 
 
 def test_one_letter_one_call(fake):
     fake.queue(answer(prompt_tokens=1200, completion_tokens=300))
     result = run(fake)
-    assert result.determination.model_dump(mode="json") == gold(NAME)
+    assert fields(result.determination) == gold(NAME)
     assert (result.attempts, result.cache_hit, result.usage.total_tokens) == (1, False, 1500)
     request = fake.requests[0]
     assert request["model"] == "fake-model"
@@ -155,7 +154,7 @@ def test_anything_that_changes_the_answer_misses_the_cache(fake, tmp_path, chang
     run(fake, cache=tmp_path)
     text = change.pop("text", None)
     model = change.pop("model", "fake-model")
-    kwargs = {"cache": tmp_path, "options": Options(retry=FAST, timeout=5), **change}
+    kwargs = {"cache": tmp_path, "strategy": "whole", "options": Options(retry=FAST, timeout=5), **change}
     extract_result(text or sample(NAME), model=model, base_url=fake.base_url, **kwargs)
     assert len(fake.requests) == 2
 
@@ -170,7 +169,7 @@ def test_nothing_is_cached_from_a_failed_call(fake, tmp_path):
 
 def test_extract_returns_the_record(fake):
     fake.queue(answer())
-    record = extract(sample(NAME), model="m", base_url=fake.base_url, cache=False)
+    record = extract(sample(NAME), model="m", base_url=fake.base_url, cache=False, strategy="whole")
     assert [i.decision.value for i in record.items] == ["overturned", "upheld", "upheld"]
 
 
@@ -182,6 +181,7 @@ def test_async_form(fake):
             model="m",
             base_url=fake.base_url,
             cache=False,
+            strategy="whole",
             options=Options(retry=FAST, timeout=5),
         )
     )

@@ -3,8 +3,8 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from conftest import GOLD, gold
-from imr_llm.schema import Decision, Determination
+from conftest import GOLD, fields, gold
+from imr_llm.schema import Decision, Determination, DeterminationFields
 
 
 @pytest.mark.parametrize("path", sorted(GOLD.glob("*.json")), ids=lambda p: p.stem)
@@ -12,7 +12,7 @@ def test_gold_records_validate_and_round_trip(path):
     record = Determination.model_validate_json(path.read_text())
     again = Determination.model_validate_json(record.model_dump_json())
     assert again == record
-    assert json.loads(record.model_dump_json()) == json.loads(path.read_text())
+    assert fields(record) == json.loads(path.read_text())
 
 
 def test_letter_wording_is_normalised():
@@ -25,7 +25,7 @@ def test_letter_wording_is_normalised():
     item["treatment"].update(quantity="#60", refills="refills x 3", strength="7.5mg", generic_name=None)
     item["reviewer_guideline"]["pages"] = "63-66"
     record = Determination.model_validate(data)
-    assert record.model_dump(mode="json") == gold("001_63c5b1a966744848")
+    assert fields(record) == gold("001_63c5b1a966744848")
     assert record.items[0].decision is Decision.UPHELD
 
 
@@ -42,7 +42,7 @@ def test_every_list_in_the_contract_is_bounded():
             for value in node:
                 yield from arrays(value)
 
-    found = list(arrays(Determination.model_json_schema()))
+    found = list(arrays(DeterminationFields.model_json_schema()))
     assert found, "the schema has lists"
     assert all("maxItems" in a for a in found), [a for a in found if "maxItems" not in a]
 

@@ -32,6 +32,7 @@ def _extract(args: argparse.Namespace) -> int:
                     base_url=args.base_url,
                     mode=args.mode,
                     prompt=args.prompt,
+                    strategy=args.strategy,
                     cache=False if args.no_cache else (args.cache_dir or True),
                 )
             except (ImrLlmError, OSError) as exc:
@@ -44,8 +45,7 @@ def _extract(args: argparse.Namespace) -> int:
             u = result.usage
             print(
                 f"{path}: {len(result.determination.items)} item(s), {u.total_tokens} tokens, "
-                f"{result.attempts} call(s), {result.latency_s:.1f}s"
-                + (", cached" if result.cache_hit else ""),
+                f"{result.attempts} call(s), {result.latency_s:.1f}s" + (", cached" if result.cache_hit else ""),
                 file=sys.stderr,
             )
             record = result.determination.model_dump(mode="json")
@@ -74,6 +74,7 @@ def _eval(args: argparse.Namespace) -> int:
         base_url=args.base_url,
         mode=args.mode,
         prompt=args.prompt,
+        strategy=args.strategy,
         cache=False if args.no_cache else (args.cache_dir or True),
     )
     out = Path(args.out)
@@ -102,6 +103,10 @@ def _model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--base-url", help="OpenAI-compatible endpoint (default: $IMR_LLM_BASE_URL)")
     parser.add_argument("--mode", help="instructor mode: tools, json, md_json, tools_strict")
     parser.add_argument("--prompt", help="packaged prompt name or a folder with system.txt and user.txt")
+    parser.add_argument(
+        "--strategy", default="per_item", choices=["per_item", "whole", "rules"],
+        help="per_item (default): layout and rules, the model fills gaps; whole: one model call; rules: no model",
+    )  # fmt: skip
     parser.add_argument("--no-cache", action="store_true", help="always call the model")
     parser.add_argument("--cache-dir", help="record cache folder (default: <user cache>/imr-llm/records)")
 

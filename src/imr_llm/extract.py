@@ -11,10 +11,11 @@ calls, latency and whether the cache answered. Failures raise `ExtractionError`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import openai
 from instructor.core.exceptions import (
@@ -23,28 +24,37 @@ from instructor.core.exceptions import (
     InstructorRetryException,
     TokenBudgetError,
 )
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from imr_llm import client as clients
+from imr_llm import layout
 from imr_llm.cache import RecordCache, cache_key
-from imr_llm.errors import ExtractionError, InvalidLetterError
+from imr_llm.errors import ConfigError, ExtractionError, InvalidLetterError
+from imr_llm.layout import Layout
 from imr_llm.prompts import Prompt, as_prompt
 from imr_llm.result import ExtractionResult, Usage
 from imr_llm.retry import RetryPolicy, transient_cause
 from imr_llm.schema import SCHEMA_VERSION, Determination
 
+M = TypeVar("M", bound=BaseModel)
+DEFAULT_STRATEGY = "per_item"
 MAX_CHARS = 100_000
 """Longest letter accepted (real IMR letters run 3-15k characters); never truncated silently."""
 
 
 @dataclass(frozen=True)
 class Options:
-    """Generation and retry settings. Those in `generation()` are part of the cache key."""
+    """Generation and retry settings. Those in `generation()` are part of the cache key.
+
+    `max_reasks`: re-asks when an answer fails validation; `max_checks`: re-asks when a
+    `whole` answer disagrees with the letter's layout (item count, decisions, pages).
+    """
 
     temperature: float = 0.0
     max_tokens: int = 4096
     seed: int | None = 0
     max_reasks: int = 1
+    max_checks: int = 1
     token_budget: int | None = 40_000
     timeout: float = 300.0
     max_chars: int = MAX_CHARS
@@ -94,23 +104,29 @@ def open_cache(cache: bool | str | Path | RecordCache) -> RecordCache | None:
 
 
 @dataclass
-class _Job:
-    """Everything one extraction needs, resolved once."""
+class Job:
+    """One extraction in progress: its inputs, and the calls and tokens spent so far."""
 
     text: str
     endpoint: clients.Endpoint
     prompt: Prompt
     options: Options
     cache: RecordCache | None
+    strategy: str
     started: float = field(default_factory=time.perf_counter)
     calls: int = 0
     usage: Usage = field(default_factory=Usage)
 
+    @functools.cached_property
+    def layout(self) -> Layout:
+        return layout.parse(self.text)
+
     @property
     def key(self) -> str:
         return cache_key(
-            endpoint=self.endpoint.identity,
+            endpoint=self.endpoint.identity if self.strategy != "rules" else "rules",
             mode=self.endpoint.mode,
+            strategy=self.strategy,
             prompt=self.prompt.digest,
             schema=[SCHEMA_VERSION, Determination.model_json_schema()],
             generation=self.options.generation(),
@@ -121,38 +137,46 @@ class _Job:
         record = self.cache.get(self.key) if self.cache is not None else None
         return self._result(record, cache_hit=True) if record is not None else None
 
-    def count_call(self, *_: Any, **__: Any) -> None:
+    def _count_call(self, *_: Any, **__: Any) -> None:
         self.calls += 1
 
-    def request(self) -> dict[str, Any]:
-        return {
+    def ask(self, response_model: type[M], messages: list[dict[str, Any]]) -> M:
+        """One answer of `response_model`, within the re-ask and transport retry bounds."""
+        llm = clients.instructor_client(self.endpoint, self.options.timeout)
+        llm.on("completion:kwargs", self._count_call)
+        request = {
             "model": self.endpoint.model,
-            "messages": self.prompt.messages(self.text),
-            "response_model": Determination,
+            "messages": messages,
+            "response_model": response_model,
             "max_retries": self.options.max_reasks,
             "token_budget": self.options.token_budget,
             **self.options.generation(),
         }
-
-    def failed_attempt(self, exc: Exception) -> None:
-        self.usage += _usage_of(exc)
-
-    def done(self, record: Determination, completion: Any) -> ExtractionResult:
+        try:
+            for attempt in self.options.retry.retrying():
+                with attempt:
+                    try:
+                        answer, completion = llm.create_with_completion(**request)
+                    except _RETRIED as exc:
+                        self.usage += _usage_of(exc)
+                        raise
+        except _RETRIED as exc:
+            kind, message = _describe(exc)
+            raise ExtractionError(message, kind=kind, attempts=self.calls, usage=self.usage) from exc
         self.usage += Usage.of(getattr(completion, "usage", None))
         # A plain copy: instructor pins the raw completion on the model it returns.
-        record = Determination.model_validate_json(record.model_dump_json())
+        return response_model.model_validate_json(answer.model_dump_json())
+
+    def done(self, record: Determination) -> ExtractionResult:
         if self.cache is not None:
             self.cache.set(self.key, record)
         return self._result(record, cache_hit=False)
 
-    def error(self, exc: Exception) -> ExtractionError:
-        kind, message = _describe(exc)
-        return ExtractionError(message, kind=kind, attempts=self.calls, usage=self.usage)
-
     def _result(self, record: Determination, *, cache_hit: bool) -> ExtractionResult:
         return ExtractionResult(
             determination=record,
-            model=self.endpoint.identity,
+            model=self.endpoint.identity if self.strategy != "rules" else "rules",
+            strategy=self.strategy,
             usage=self.usage,
             attempts=self.calls,
             latency_s=round(time.perf_counter() - self.started, 3),
@@ -195,19 +219,6 @@ def _describe(exc: Exception) -> tuple[str, str]:
     return "validation" if last else "api", f"{type(last or exc).__name__}: model answer unusable"
 
 
-def _job(text: object, model: str | None, base_url: str | None, api_key: str | None,
-         mode: str | None, prompt: Prompt | str | Path | None,
-         cache: bool | str | Path | RecordCache, options: Options | None) -> _Job:  # fmt: skip
-    options = options or Options()
-    return _Job(
-        text=check_letter(text, options.max_chars),
-        endpoint=clients.resolve(model, base_url, api_key, mode),
-        prompt=as_prompt(prompt),
-        options=options,
-        cache=open_cache(cache),
-    )
-
-
 _RETRIED = (InstructorError, openai.OpenAIError)
 
 
@@ -219,57 +230,32 @@ def extract_result(
     api_key: str | None = None,
     mode: str | None = None,
     prompt: Prompt | str | Path | None = None,
+    strategy: str = DEFAULT_STRATEGY,
     cache: bool | str | Path | RecordCache = True,
     options: Options | None = None,
 ) -> ExtractionResult:
     """Extract one letter and report what it cost. See `extract` for the arguments."""
-    job = _job(text, model, base_url, api_key, mode, prompt, cache, options)
+    from imr_llm.strategies import STRATEGIES
+
+    if strategy not in STRATEGIES:
+        raise ConfigError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
+    options = options or Options()
+    job = Job(
+        text=check_letter(text, options.max_chars),
+        endpoint=clients.resolve(model, base_url, api_key, mode),
+        prompt=as_prompt(prompt),
+        options=options,
+        cache=open_cache(cache),
+        strategy=strategy,
+    )
     if hit := job.cached():
         return hit
-    llm = clients.instructor_client(job.endpoint, job.options.timeout)
-    llm.on("completion:kwargs", job.count_call)
-    try:
-        for attempt in job.options.retry.retrying():
-            with attempt:
-                try:
-                    record, completion = llm.create_with_completion(**job.request())
-                except _RETRIED as exc:
-                    job.failed_attempt(exc)
-                    raise
-    except _RETRIED as exc:
-        raise job.error(exc) from exc
-    return job.done(record, completion)
+    return job.done(STRATEGIES[strategy](job))
 
 
-async def aextract_result(
-    text: str | bytes,
-    *,
-    model: str | None = None,
-    base_url: str | None = None,
-    api_key: str | None = None,
-    mode: str | None = None,
-    prompt: Prompt | str | Path | None = None,
-    cache: bool | str | Path | RecordCache = True,
-    options: Options | None = None,
-) -> ExtractionResult:
-    """Async `extract_result`: same arguments, same result."""
-    job = _job(text, model, base_url, api_key, mode, prompt, cache, options)
-    if hit := job.cached():
-        return hit
-    await asyncio.to_thread(job.endpoint.url)  # may start the embedded server: keep the loop free
-    llm = clients.instructor_client(job.endpoint, job.options.timeout, asynchronous=True)
-    llm.on("completion:kwargs", job.count_call)
-    try:
-        async for attempt in job.options.retry.async_retrying():
-            with attempt:
-                try:
-                    record, completion = await llm.create_with_completion(**job.request())
-                except _RETRIED as exc:
-                    job.failed_attempt(exc)
-                    raise
-    except _RETRIED as exc:
-        raise job.error(exc) from exc
-    return job.done(record, completion)
+async def aextract_result(text: str | bytes, **kwargs: Any) -> ExtractionResult:
+    """Async `extract_result` (same arguments): runs the blocking pipeline in a worker thread."""
+    return await asyncio.to_thread(extract_result, text, **kwargs)
 
 
 def extract(text: str | bytes, **kwargs: Any) -> Determination:
@@ -279,6 +265,7 @@ def extract(text: str | bytes, **kwargs: Any) -> Determination:
     embedded local model answers. `model="gpt-4.1-mini"` with `OPENAI_API_KEY` set uses
     OpenAI; add `base_url=` for vLLM, Ollama or a llama.cpp server. `prompt` is a
     packaged prompt name, a folder, or a `Prompt`; `cache=False` turns the cache off.
+    `strategy` is `per_item` (default), `whole` or `rules` (see `imr_llm.strategies`).
     Raises `InvalidLetterError` for unusable input and `ExtractionError` when the
     model gives no valid record within the retry bounds.
     """

@@ -29,7 +29,8 @@ _FREQUENCY = re.compile(
 _VISITS = re.compile(r"(\d+)\s*(?:visits?|sessions?|treatments?)", re.IGNORECASE)
 _QUANTITY = re.compile(r"#\s*(\d+)|(\d+)")
 _UNIT = re.compile(r"(\d)\s*(mg|mcg|g|ml|meq|units?|%)\b", re.IGNORECASE)
-_REFILLS = re.compile(r"(\d+)\s*refills?|refills?\s*(?:x|:)?\s*(\d+)", re.IGNORECASE)
+_REFILLS_AFTER = re.compile(r"refills?\s*(?:x|:)?\s*(\d+)", re.IGNORECASE)
+_REFILLS_BEFORE = re.compile(r"(\d+)\s*refills?", re.IGNORECASE)
 
 MAX_PAGE_SPAN = 300
 """A "page range" wider than this is a misread section number, not pages."""
@@ -173,8 +174,11 @@ def first_int(value: object, pattern: re.Pattern[str] = _QUANTITY) -> int | None
 
 
 def parse_refills(value: object) -> int | None:
-    """'refills x 3' / '3 refills' / 3 -> 3."""
-    return first_int(value, _REFILLS) if isinstance(value, str) else first_int(value)
+    """'refills x 3' / '3 refills' / 3 -> 3 ("#60 refills x 3" is 3, not 60)."""
+    if isinstance(value, str):
+        pattern = _REFILLS_AFTER if _REFILLS_AFTER.search(value) else _REFILLS_BEFORE
+        return first_int(value, pattern)
+    return first_int(value)
 
 
 def parse_visits(value: object) -> int | None:

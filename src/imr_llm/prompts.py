@@ -1,7 +1,8 @@
 """Prompt templates: a system and a user text, loaded by name or path.
 
-A prompt is a folder holding `system.txt` and `user.txt`; the user text names the
-letter as `$letter` (write `$$` for a literal dollar sign). Substitution uses
+A prompt is a folder holding `system.txt` and `user.txt` (the whole letter), and for the
+`per_item` strategy `letter.txt` (credentials and summary) and `item.txt` (one item's
+block). Each user text names its input as `$letter` (write `$$` for a literal dollar sign). Substitution uses
 `string.Template`, which never re-reads what it inserts, so a letter containing
 `{{`, `{%` or `$` reaches the model unchanged (unlike instructor's Jinja `context=`).
 """
@@ -21,22 +22,29 @@ class PromptError(ValueError):
     """A prompt could not be found or is malformed."""
 
 
+PARTS = ("user", "letter", "item")
+
+
 @dataclass(frozen=True)
 class Prompt:
     name: str
     system: str
     user: str
+    letter: str = "Fill in the letter-level fields from this part of an IMR letter.\n\n<letter>\n$letter\n</letter>"
+    item: str = "Fill in the treatment requested in this disputed item of an IMR letter.\n\n<item>\n$letter\n</item>"
 
     def __post_init__(self) -> None:
-        if "$letter" not in self.user and "${letter}" not in self.user:
-            raise PromptError(f"prompt {self.name!r}: the user template must contain $letter")
-        try:
-            Template(self.user).substitute(letter="")
-        except (KeyError, ValueError) as exc:
-            raise PromptError(
-                f"prompt {self.name!r}: bad placeholder in the user template ({exc}); "
-                "only $letter is defined, write $$ for a literal $"
-            ) from exc
+        for part in PARTS:
+            template = getattr(self, part)
+            if "$letter" not in template and "${letter}" not in template:
+                raise PromptError(f"prompt {self.name!r}: the {part} template must contain $letter")
+            try:
+                Template(template).substitute(letter="")
+            except (KeyError, ValueError) as exc:
+                raise PromptError(
+                    f"prompt {self.name!r}: bad placeholder in the {part} template ({exc}); "
+                    "only $letter is defined, write $$ for a literal $"
+                ) from exc
 
     @classmethod
     def from_strings(cls, system: str, user: str, name: str = "inline") -> Prompt:
@@ -54,27 +62,29 @@ class Prompt:
             name = str(name_or_path)
             if not folder.is_dir():
                 raise PromptError(
-                    f"no prompt named {name!r} and no folder at {path}; "
-                    f"packaged prompts: {', '.join(available())}"
+                    f"no prompt named {name!r} and no folder at {path}; packaged prompts: {', '.join(available())}"
                 )
         try:
             system = (folder / "system.txt").read_text(encoding="utf-8")
             user = (folder / "user.txt").read_text(encoding="utf-8")
         except FileNotFoundError as exc:
             raise PromptError(f"prompt {name!r} needs system.txt and user.txt: {exc}") from exc
-        return cls(name=name, system=system, user=user)
+        optional = {p: (folder / f"{p}.txt") for p in PARTS[1:]}
+        extra = {p: f.read_text(encoding="utf-8") for p, f in optional.items() if f.is_file()}
+        return cls(name=name, system=system, user=user, **extra)
 
     @property
     def digest(self) -> str:
         """Content hash: what identifies the prompt in cache keys and eval reports."""
-        blob = f"{self.system}\0{self.user}".encode()
+        blob = "\0".join([self.system, *(getattr(self, p) for p in PARTS)]).encode()
         return hashlib.sha256(blob).hexdigest()
 
-    def messages(self, letter: str) -> list[dict[str, str]]:
-        """Chat messages for one letter; deterministic for the same inputs."""
+    def messages(self, letter: str, part: str = "user") -> list[dict[str, str]]:
+        """Chat messages for a letter (or, with `part`, one block of it); deterministic."""
+        template = getattr(self, part)
         return [
             {"role": "system", "content": self.system.strip()},
-            {"role": "user", "content": Template(self.user).substitute(letter=letter).strip()},
+            {"role": "user", "content": Template(template).substitute(letter=letter).strip()},
         ]
 
 

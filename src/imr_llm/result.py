@@ -40,6 +40,7 @@ class ExtractionResult(BaseModel):
 
     determination: Determination
     model: str
+    strategy: str
     usage: Usage
     attempts: int
     latency_s: float

@@ -34,9 +34,7 @@ def transient_cause(exc: BaseException | None) -> BaseException | None:
         seen.add(id(exc))
         if isinstance(exc, openai.APIConnectionError):  # includes APITimeoutError
             return exc
-        if isinstance(exc, openai.APIStatusError) and (
-            exc.status_code in RETRYABLE_STATUS or exc.status_code >= 500
-        ):
+        if isinstance(exc, openai.APIStatusError) and (exc.status_code in RETRYABLE_STATUS or exc.status_code >= 500):
             return exc
         exc = exc.__cause__ or exc.__context__
     return None

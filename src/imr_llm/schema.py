@@ -129,12 +129,8 @@ class Patient(BaseModel):
     """The injured worker, from the 'CLINICAL CASE SUMMARY'."""
 
     age: _count(normalize.first_int, most=120) = Field(description="Age in years.")
-    sex: Annotated[Literal["male", "female"] | None, BeforeValidator(_sex)] = Field(
-        description='"male" or "female".'
-    )
-    date_of_injury: LetterDate = Field(
-        description='Date of injury as written, e.g. "6/7/12" or "August 4, 2011".'
-    )
+    sex: Annotated[Literal["male", "female"] | None, BeforeValidator(_sex)] = Field(description='"male" or "female".')
+    date_of_injury: LetterDate = Field(description='Date of injury as written, e.g. "6/7/12" or "August 4, 2011".')
     mechanism_of_injury: MaybeText = Field(
         description="How the injury happened, in the letter's words; null if not documented or unknown.",
     )
@@ -158,9 +154,7 @@ class Treatment(BaseModel):
     quantity: Count = Field(
         description='Units requested, the number after "#" in the heading ("#60" -> 60); null if none.'
     )
-    refills: _count(normalize.parse_refills) = Field(
-        description='Refills, e.g. "refills x 3" -> 3; null if none.'
-    )
+    refills: _count(normalize.parse_refills) = Field(description='Refills, e.g. "refills x 3" -> 3; null if none.')
     visits: _count(normalize.parse_visits) = Field(
         description='Visits or sessions as written, e.g. "2 times a week for 4 weeks" (stored as 8); null if none.',
     )
@@ -190,9 +184,7 @@ class GuidelineCitation(BaseModel):
         max_length=4,
         description='Guideline bodies cited: "MTUS", "ODG" (Official Disability Guidelines), "ACOEM", "other".',
     )
-    document: MaybeText = Field(
-        description='Guideline document, e.g. "MTUS Chronic Pain Treatment Guidelines".'
-    )
+    document: MaybeText = Field(description='Guideline document, e.g. "MTUS Chronic Pain Treatment Guidelines".')
     topic: MaybeText = Field(
         description='Topic after the document name, e.g. "Opioids, criteria for use"; null if none.'
     )
@@ -205,29 +197,27 @@ class GuidelineCitation(BaseModel):
 class Item(BaseModel):
     """One disputed item/service and the reviewer's decision on it."""
 
-    request: Annotated[
-        str, BeforeValidator(lambda v: normalize.strip_numbering(v) if isinstance(v, str) else v)
-    ] = Field(
-        min_length=1,
-        description='The item heading exactly as written, without list numbering and without the decision, e.g. "Prescription of Ultram ER 200mg #30".',
+    request: Annotated[str, BeforeValidator(lambda v: normalize.strip_numbering(v) if isinstance(v, str) else v)] = (
+        Field(
+            min_length=1,
+            description='The item heading exactly as written, without list numbering and without the decision, e.g. "Prescription of Ultram ER 200mg #30".',
+        )
     )
     decision: Annotated[Decision, BeforeValidator(_lower)] = Field(
         description='The word after the heading: "upheld" (denial stands) or "overturned".'
     )
     treatment: Treatment
-    claims_administrator_guideline: GuidelineCitation = Field(
-        description='The "Claims Administrator guideline:" line.'
-    )
+    claims_administrator_guideline: GuidelineCitation = Field(description='The "Claims Administrator guideline:" line.')
     reviewer_guideline: GuidelineCitation = Field(
         description='The "MAXIMUS guideline:" line (the reviewer\'s own citation).'
     )
     rationale: Text = Field(description='The "Decision rationale:" text, verbatim.')
 
 
-class Determination(BaseModel):
-    """One IMR final determination letter as a record."""
+class DeterminationFields(BaseModel):
+    """What a model is asked to fill for a whole letter (the tool is named "Determination")."""
 
-    model_config = ConfigDict(json_schema_extra={"schema_version": SCHEMA_VERSION})
+    model_config = ConfigDict(title="Determination")
 
     reviewer: Reviewer
     patient: Patient
@@ -238,4 +228,29 @@ class Determination(BaseModel):
         min_length=1,
         max_length=20,
         description="Every disputed item under 'IMR ISSUES, DECISIONS AND RATIONALES', in order.",
+    )
+
+
+class Evidence(BaseModel):
+    """Where one field's value came from, and its span in the letter when it has one."""
+
+    path: str = Field(description='Field path, e.g. "items.0.rationale" or "patient.diagnoses.1".')
+    source: Literal["layout", "model"] = Field(
+        description='"layout": read off the letter\'s structure by rule; "model": the language model.'
+    )
+    start: int | None = Field(None, description="Character offset of the value's text in the letter.")
+    end: int | None = Field(None, description="End offset: letter[start:end] holds the value.")
+
+
+class Determination(DeterminationFields):
+    """One IMR final determination letter as a record, with the evidence for its values."""
+
+    model_config = ConfigDict(title="Determination", json_schema_extra={"schema_version": SCHEMA_VERSION})
+
+    evidence: list[Evidence] = Field(
+        default_factory=list, description="Source and span of each verbatim or checked field."
+    )
+    ungrounded: list[str] = Field(
+        default_factory=list,
+        description="Paths of values that could not be found in (or derived from) the letter's text.",
     )

@@ -13,13 +13,12 @@ def headline_lines(report: dict[str, Any]) -> list[str]:
     meta, s = report["meta"], report["summary"]
     lo, hi = s["interval"]
     return [
-        f"model {meta['model']} · mode {meta['mode']} · prompt {meta['prompt']} "
+        f"model {meta['model']} · strategy {meta['strategy']} · mode {meta['mode']} · prompt {meta['prompt']} "
         f"({meta['prompt_sha256'][:12]}) · schema v{meta['schema_version']} · {meta['date']}",
         f"field accuracy (micro) {_pct(s['headline'])}  95% CI [{lo:.3f}, {hi:.3f}] over letters"
         f" · macro {_pct(s['macro'])}",
         f"decision accuracy {_pct(s['decision_accuracy'])}",
-        f"items: precision {_pct(s['item_precision'])} recall {_pct(s['item_recall'])}"
-        f" F1 {_pct(s['item_f1'])}",
+        f"items: precision {_pct(s['item_precision'])} recall {_pct(s['item_recall'])} F1 {_pct(s['item_f1'])}",
         f"{meta['letters']} letters, {meta['failed']} failed, {meta['cache_hits']} from cache · "
         f"{meta['tokens']} tokens ({meta['tokens_per_letter']}/letter) · "
         f"{meta['seconds']} s ({meta['seconds_per_letter']} s/letter)",
@@ -60,8 +59,10 @@ def compare(a: dict[str, Any], b: dict[str, Any]) -> str:
     rows += [(p, sa["per_field"].get(p), sb["per_field"].get(p)) for p in sa["per_field"] | sb["per_field"]]
     width = max(len(r[0]) for r in rows)
     lines = [
-        f"A: {a['meta']['model']} prompt {a['meta']['prompt']} ({a['meta']['prompt_sha256'][:12]})",
-        f"B: {b['meta']['model']} prompt {b['meta']['prompt']} ({b['meta']['prompt_sha256'][:12]})",
+        *(
+            f"{tag}: {m['model']} {m['strategy']} prompt {m['prompt']} ({m['prompt_sha256'][:12]})"
+            for tag, m in (("A", a["meta"]), ("B", b["meta"]))
+        ),
         "",
         f"{'field':<{width}}      A      B   B-A",
     ]

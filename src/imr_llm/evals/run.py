@@ -12,7 +12,7 @@ from imr_llm import client as clients
 from imr_llm.errors import ImrLlmError
 from imr_llm.evals.dataset import Case, load
 from imr_llm.evals.score import LetterScore, score_letter, summarise
-from imr_llm.extract import Options, extract_result
+from imr_llm.extract import DEFAULT_STRATEGY, Options, extract_result
 from imr_llm.prompts import Prompt, as_prompt
 from imr_llm.schema import SCHEMA_VERSION
 
@@ -24,6 +24,7 @@ def evaluate(
     base_url: str | None = None,
     mode: str | None = None,
     prompt: Prompt | str | Path | None = None,
+    strategy: str = DEFAULT_STRATEGY,
     cache: bool | str | Path = True,
     options: Options | None = None,
 ) -> dict[str, Any]:
@@ -41,6 +42,7 @@ def evaluate(
                 base_url=base_url,
                 mode=mode,
                 prompt=prompt,
+                strategy=strategy,
                 cache=cache,
                 options=options,
             )
@@ -61,7 +63,8 @@ def evaluate(
     done = [r for r in runs if r["ok"]]
     return {
         "meta": {
-            "model": endpoint.identity,
+            "model": endpoint.identity if strategy != "rules" else "rules (no model)",
+            "strategy": strategy,
             "mode": endpoint.mode,
             "prompt": prompt.name,
             "prompt_sha256": prompt.digest,

@@ -146,9 +146,7 @@ class LetterScore:
         return sum(values) / len(values) if values else 0.0
 
 
-def score_letter(
-    name_: str, pred: Determination | None, gold: Determination, error: str | None = None
-) -> LetterScore:
+def score_letter(name_: str, pred: Determination | None, gold: Determination, error: str | None = None) -> LetterScore:
     """Score one prediction (None when extraction failed: every field a miss)."""
     g = gold.model_dump(mode="json")
     p = pred.model_dump(mode="json") if pred is not None else None
@@ -216,9 +214,7 @@ def summarise(letters: list[LetterScore]) -> Summary:
         headline=micro(letters),
         interval=bootstrap(letters),
         macro=sum(letter.score for letter in letters) / len(letters) if letters else 0.0,
-        decision_accuracy=sum(letter.correct_decisions for letter in letters) / gold_items
-        if gold_items
-        else 0.0,
+        decision_accuracy=sum(letter.correct_decisions for letter in letters) / gold_items if gold_items else 0.0,
         item_precision=precision,
         item_recall=recall,
         item_f1=2 * precision * recall / (precision + recall) if precision + recall else 0.0,

@@ -1,0 +1,236 @@
+"""Fields read off the layout by rule, with no model: the `rules` strategy, and the yardstick
+the model's answers are checked against.
+
+Each function takes letter text (or a span of it) and returns values in the schema's terms;
+what a rule cannot find is None or empty, never a guess.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from imr_llm import normalize
+from imr_llm.layout import Layout, Span
+
+_DATE = r"(?:\d{1,2}/\d{1,2}/\d{2,4}|[A-Z][a-z]{2,8}\.?\s+\d{1,2},?\s+\d{4})"
+_PAGES = re.compile(r"Page\(?s?\)?\s*:?\s*(?P<pages>[\d\s,\-\u2013and]+)", re.I)
+_DOCUMENT = re.compile(
+    r"(?P<doc>(?:CA\s+)?MTUS(?:\s+[A-Z][\w&/-]*)*?\s+Guidelines|Official\s+Disability\s+Guidelines(?:\s*\(ODG\))?"
+    r"|ACOEM(?:\s+[A-Z][\w&/-]*)*?(?:\s+Guidelines)?)",
+    re.I,
+)
+_NOT_MTUS = re.compile(r"did\s+not\s+base\s+(?:their|his|her|the)\s+decision\s+on\s+the\s+MTUS", re.I)
+_NOT_MTUS_SENTENCE = re.compile(_NOT_MTUS.pattern + r"[^.]*\.", re.I)
+_SPECIALTY_AND = {"physical medicine and rehabilitation", "obstetrics and gynecology", "allergy and immunology",
+                  "psychiatry and neurology", "colon and rectal surgery"}  # fmt: skip
+
+
+def _clean(text: str) -> str:
+    return " ".join(text.split()).strip(" .;,:\"'")
+
+
+def citation(line: Span | None) -> dict[str, Any] | None:
+    """A guideline line -> mtus_based, sources, document (the first cited), topic, pages."""
+    if line is None:
+        return None
+    text = line.value
+    pages_match = _PAGES.search(text)
+    pages = normalize.parse_pages(pages_match["pages"]) if pages_match else []
+    body = text[: pages_match.start()] if pages_match else text
+    mtus_based = not _NOT_MTUS.search(body)
+    body = re.sub(r"Non-MTUS\s+Citation\s*", "", _NOT_MTUS_SENTENCE.sub("", body)).strip()
+    sources = []
+    if re.search(r"\bMTUS\b", body):
+        sources.append("MTUS")
+    if re.search(r"Official\s+Disability|\bODG\b", body):
+        sources.append("ODG")
+    if re.search(r"\bACOEM\b", body):
+        sources.append("ACOEM")
+    mtus_based = mtus_based and "MTUS" in sources
+    clauses = [c for c in re.split(r"(?<=\.)\s+(?=[A-Z])", body) if _DOCUMENT.search(c)]
+    document = topic = None
+    if clauses:
+        first = clauses[0]
+        doc = _DOCUMENT.search(first)
+        document = re.sub(r"\s*\(ODG\)", "", _clean(doc["doc"]))
+        rest = _clean(first[doc.end() :].lstrip(",")).strip("\"'")
+        topic = rest if re.search(r"[A-Za-z]", rest) else None
+    return {
+        "mtus_based": mtus_based,
+        "sources": sources,
+        "document": document,
+        "topic": topic,
+        "pages": pages,
+    }
+
+
+_TIMING = re.compile(r"\b(prospective|retrospective)\b", re.I)
+_PREFIX = re.compile(
+    r"^(?:(?:prescription|request|refill|prospective|retrospective)(?:\s+use)?\s+(?:of|for)?\s*)+", re.I
+)
+_STRENGTH = re.compile(r"\d+(?:\.\d+)?(?:/\d+(?:\.\d+)?)?\s*(?:mg|mcg|g|ml|meq|%)(?:\s*/\s*(?:ml|hr|g))?", re.I)
+_REGION = re.compile(
+    r"\b((?:cervical|thoracic|lumbar|lumbosacral)\s+spine|(?:left|right|bilateral)?\s*(?:shoulder|knee|wrist|hand|"
+    r"elbow|hip|ankle|foot|neck|low(?:er)?\s+back)s?)\b",
+    re.I,
+)
+CATEGORY_WORDS = [
+    ("acupuncture", r"acupuncture"),
+    ("chiropractic", r"chiropract|manipulat"),
+    ("physical_therapy", r"physical\s+therapy|\bPT\b|physiotherapy|occupational\s+therapy|aquatic"),
+    ("injection", r"injection|epidural|\bESI\b|block|trigger\s+point"),
+    ("imaging", r"\bMRI\b|\bCT\b|x-?ray|radiograph|ultrasound|scan\b"),
+    ("diagnostic_test", r"\bEMG\b|\bNCV\b|nerve\s+conduction|drug\s+screen|urine|lab|test"),
+    ("surgery", r"surgery|arthroscop|ectomy|plasty|fusion|repair|release"),
+    (
+        "durable_medical_equipment",
+        r"brace|TENS|unit\b|cane|walker|wheelchair|cushion|pillow|mattress|orthotic",
+    ),
+    ("psychological", r"psycholog|psychiatr|psychotherapy|cognitive|\bCBT\b|biofeedback"),
+    ("consultation", r"consult|referral|evaluation|follow-?up\s+visit"),
+]
+
+
+def treatment(request: str) -> dict[str, Any]:
+    """The countable parts of an item heading, by rule."""
+    timing = _TIMING.search(request)
+    strength = _STRENGTH.search(request)
+    quantity = re.search(r"#\s*(\d+)", request)
+    body = _PREFIX.sub("", request).strip()
+    cut = re.search(r"\s(?:\d|#|\(|for\s+the\b|for\b|to\s+the\b|x\s*\d)|,", body)
+    name = _clean(body[: cut.start()] if cut else body) or _clean(body)
+    generic = normalize.generic_name(request)
+    category = "medication" if (generic or strength) else None
+    for cat, pattern in CATEGORY_WORDS:
+        if category is None and re.search(pattern, request, re.I):
+            category = cat
+    region = _REGION.search(request)
+    visits = normalize.parse_visits(request) if re.search(r"visit|session|week|times", request, re.I) else None
+    return {
+        "category": category or "other",
+        "name": name,
+        "generic_name": generic,
+        "strength": normalize.strength(strength.group()) if strength else None,
+        "quantity": int(quantity[1]) if quantity else None,
+        "refills": normalize.parse_refills(request)
+        if re.search(r"refills?\s*(?:x|:)?\s*\d|\d\s*refills?", request, re.I)
+        else None,
+        "visits": visits,
+        "body_region": " ".join(region[1].lower().split()) if region else None,
+        "timing": timing[1].lower() if timing else None,
+    }
+
+
+def _split_list(text: str) -> list[str]:
+    """'a, b and c' / 'a; b; c' -> ['a', 'b', 'c'], keeping 'Physical Medicine and Rehabilitation'."""
+    text = _clean(text)
+    if not text:
+        return []
+    parts = re.split(r"\s*;\s*", text) if ";" in text else re.split(r"\s*,\s*", text)
+    out: list[str] = []
+    for part in parts:
+        if part.lower() in _SPECIALTY_AND:
+            out.append(part)
+            continue
+        out += [p for p in re.split(r"\s+and\s+", part) if p]
+    return [_clean(p) for p in out if _clean(p)]
+
+
+def _line(text: str, label: str) -> str | None:
+    m = re.search(rf"^[ \t]*{label}[ \t]*:[ \t]*(.+?)[ \t]*$", text, re.M | re.I)
+    return m[1] if m else None
+
+
+def reviewer(text: str) -> dict[str, Any]:
+    """Credentials in prose ("Board Certified in …") or as lines ("Certification(s)/Specialty:")."""
+    flat = " ".join(text.split())
+    spec = re.search(r"Board Certified in (.+?)(?:, has a subspecialty| and is licensed|\.)", flat)
+    sub = re.search(r"subspecialty in (.+?)(?: and is licensed|\.|,)", flat)
+    states = re.search(r"licensed to practice in (.+?)\.", flat)
+    spec_text = spec[1] if spec else _line(text, r"Certification\(?s?\)?\s*/\s*Specialt(?:y|ies)")
+    sub_text = sub[1] if sub else _line(text, r"Sub-?specialt(?:y|ies)")
+    state_text = states[1] if states else _line(text, r"State\(?s?\)?\s+of\s+Licensure")
+    specialties = []
+    if spec_text:
+        for known in _SPECIALTY_AND:  # protect "X and Y" names from the list split
+            spec_text = re.sub(known, known.title().replace(" And ", " & "), spec_text, flags=re.I)
+        specialties = [s.replace(" & ", " and ") for s in _split_list(spec_text)]
+    try:
+        codes = normalize.state_codes(_split_list(state_text)) if state_text else []
+    except ValueError:
+        codes = []
+    return {
+        "specialties": specialties,
+        "subspecialties": _split_list(sub_text) if sub_text else [],
+        "licensed_states": codes,
+    }
+
+
+def patient(summary: str, header: dict[str, Span] | None = None) -> dict[str, Any]:
+    flat = " ".join(summary.split())
+    age = re.search(r"(\d{1,3})[\s-]*(?:year|yr)s?[\s-]*old", flat, re.I)
+    sex = re.search(r"\b(male|female|man|woman)\b", flat, re.I)
+    doi = re.search(rf"(?:injur(?:y|ed)|injury dated|injury on)\D{{0,25}}?({_DATE})", flat) or re.search(
+        rf"({_DATE})\s+date of injury", flat
+    )
+    header_doi = (header or {}).get("Date of Injury")
+    mechanism = None
+    mech = re.search(r"mechanism of injury (?:was |is |occurred )?(.+?)\.(?:\s|$)", flat, re.I)
+    if mech:
+        mechanism = normalize.none_if_unknown(_clean(mech[1]))
+    diagnoses: list[str] = []
+    end = r"\.(?:\s|$|(?=[A-Z]))"  # letters often lose the space after a full stop
+    for pattern in (rf"diagnoses (?:are|include|included|have included|of) (.+?){end}",
+                    rf"associated diagnoses of (.+?){end}", rf"Diagnostic impression: (.+?){end}"):  # fmt: skip
+        for m in re.finditer(pattern, flat, re.I):
+            diagnoses += [d for d in _split_list(m[1]) if d not in diagnoses]
+    return {
+        "age": int(age[1]) if age else None,
+        "sex": sex[1] if sex else None,
+        "date_of_injury": header_doi.value if header_doi else (doi[1] if doi else None),
+        "mechanism_of_injury": mechanism,
+        "diagnoses": diagnoses[:12],
+    }
+
+
+def ur_decision_date(summary: str, header: dict[str, Span] | None = None) -> str | None:
+    for label in ("UR Denial Date", "UR Decision Date", "Date of UR Decision"):
+        if header and label in header:
+            return header[label].value
+    flat = " ".join(summary.split())
+    for pattern in (rf"(?:UR|Utilization Review)\s+(?:decision|determination)\s+(?:dated|of|on)\s+({_DATE})",
+                    rf"(?:UR|Utilization Review)\s+determination\s+was\s+rendered\s+on\s+({_DATE})",
+                    rf"On\s+({_DATE}),?\s+(?:the\s+)?(?:UR|Utilization Review)\b"):  # fmt: skip
+        m = re.search(pattern, flat, re.I)
+        if m:
+            return m[1]
+    return None
+
+
+def record(layout: Layout) -> dict[str, Any]:
+    """A whole record by rule, as a dict for `Determination.model_validate`."""
+    text = layout.text
+    credentials = layout.sections.get("credentials")
+    summary = layout.sections.get("summary")
+    summary_text = text[summary.start : summary.end] if summary else ""
+    return {
+        "reviewer": reviewer(text[credentials.start : credentials.end] if credentials else ""),
+        "patient": patient(summary_text, layout.header),
+        "ur_decision_date": ur_decision_date(summary_text, layout.header),
+        "items": [
+            {
+                "request": item.request.value,
+                "decision": item.decision.value,
+                "treatment": treatment(item.request.value),
+                "claims_administrator_guideline": citation(item.claims_administrator_guideline) or _no_citation(),
+                "reviewer_guideline": citation(item.reviewer_guideline) or _no_citation(),
+                "rationale": item.rationale.value if item.rationale else "",
+            }
+            for item in layout.items
+        ],
+    }
+
+
+def _no_citation() -> dict[str, Any]:
+    return {"mtus_based": False, "sources": [], "document": None, "topic": None, "pages": []}

@@ -1,0 +1,284 @@
+"""Three ways to turn a letter into a `Determination`, compared by the eval.
+
+- `whole`: the whole letter in one model call. The answer is then checked against the
+  layout — item count, each decision, the reviewer's pages — and on disagreement the model
+  is re-asked with the reason (`Options.max_checks`); what still disagrees is taken from the
+  layout. A letter that tells the model to change its answers cannot change a decision.
+- `per_item`: the layout splits the letter; verbatim fields (request, decision, guideline
+  lines, rationale) and everything a rule can read (counts, pages, dates, states) come from
+  it. The model is asked only for what the rules left open — letter-level fields from the
+  credentials and summary, each item's treatment from its own heading — with short contexts
+  and small outputs, and each answer is kept only if it is grounded in that block.
+- `rules`: the layout and rules alone, no model: the floor, and the fields a model must beat.
+
+Every record carries `evidence` (source and span per field) and lists `ungrounded` values.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from rapidfuzz import fuzz
+
+from imr_llm import normalize, rules
+from imr_llm.errors import ExtractionError
+from imr_llm.layout import Layout, Span
+from imr_llm.schema import (
+    Determination,
+    DeterminationFields,
+    Evidence,
+    LetterDate,
+    Patient,
+    Reviewer,
+    Treatment,
+)
+
+if TYPE_CHECKING:
+    from imr_llm.extract import Job
+
+GROUNDED = 90
+"""rapidfuzz partial_ratio at or above which a model's phrase counts as found in its block."""
+
+
+class LetterFacts(BaseModel):
+    """Letter-level fields, asked of the model from the credentials and summary only."""
+
+    model_config = ConfigDict(title="LetterFacts")
+
+    reviewer: Reviewer
+    patient: Patient
+    ur_decision_date: LetterDate = Field(
+        description="Date of the Utilization Review (UR) decision, as written; null if not given."
+    )
+
+
+# --- grounding --------------------------------------------------------------------------
+
+
+def find(text: str, value: str, start: int = 0, end: int | None = None) -> Span | None:
+    """The span of `value` in text[start:end], ignoring differences in whitespace."""
+    words = value.split()
+    if not words:
+        return None
+    pattern = r"\s+".join(re.escape(w) for w in words)
+    m = re.compile(pattern, re.IGNORECASE).search(text, start, len(text) if end is None else end)
+    return Span(m.start(), m.end(), " ".join(m.group().split())) if m else None
+
+
+def grounded(value: Any, block: str) -> bool:
+    """Whether a model's value can be found in (or, for numbers and dates, read off) its block."""
+    if value is None or value == []:
+        return True
+    if isinstance(value, list):
+        return all(grounded(v, block) for v in value)
+    if isinstance(value, bool | int):
+        return str(value) in block
+    if hasattr(value, "isoformat"):
+        dates = re.findall(r"\d{1,2}/\d{1,2}/\d{2,4}|[A-Z][a-z]{2,8}\.?\s+\d{1,2},?\s+\d{4}", block)
+        return any(_safe_date(d) == value for d in dates)
+    text = " ".join(str(value).lower().split())
+    return fuzz.partial_ratio(text, " ".join(block.lower().split())) >= GROUNDED
+
+
+def _safe_date(text: str) -> Any:
+    try:
+        return normalize.parse_date(text)
+    except ValueError:
+        return None
+
+
+def _evidence(
+    record: DeterminationFields, text: str, spans: dict[str, Span], model_paths: list[str] | None
+) -> Determination:
+    """Attach a source and span to each verbatim field and to each model-filled one (`model_paths`;
+    None: the model gave everything), and list what cannot be found in or derived from the letter."""
+    evidence: list[Evidence] = []
+    ungrounded: list[str] = []
+    data = record.model_dump()
+
+    def note(path: str, value: str | None) -> None:
+        if not value:
+            return
+        where = spans.get(path) or find(text, value)
+        if where is None:
+            ungrounded.append(path)
+        by_model = path not in spans if model_paths is None else any(path.startswith(p) for p in model_paths)
+        source = "model" if by_model else "layout"
+        evidence.append(Evidence(path=path, source=source, start=where and where.start, end=where and where.end))
+
+    for i, item in enumerate(data["items"]):
+        note(f"items.{i}.request", item["request"])
+        note(f"items.{i}.rationale", item["rationale"])
+        quantity = item["treatment"]["quantity"]
+        if quantity is not None and not re.search(rf"\b{quantity}\b", item["request"]):
+            ungrounded.append(f"items.{i}.treatment.quantity")
+    note("patient.mechanism_of_injury", data["patient"]["mechanism_of_injury"])
+    for j, diagnosis in enumerate(data["patient"]["diagnoses"]):
+        note(f"patient.diagnoses.{j}", diagnosis)
+    noted = {e.path for e in evidence}
+    for path in model_paths or []:
+        if not any(p.startswith(path) for p in noted):
+            evidence.append(Evidence(path=path, source="model"))
+    return Determination(**data, evidence=evidence, ungrounded=ungrounded)
+
+
+# --- the strategies ---------------------------------------------------------------------
+
+
+def _layout_spans(layout: Layout) -> dict[str, Span]:
+    spans: dict[str, Span] = {}
+    for i, item in enumerate(layout.items):
+        spans[f"items.{i}.request"] = item.request
+        if item.rationale:
+            spans[f"items.{i}.rationale"] = item.rationale
+    return spans
+
+
+def _no_items(job: Job) -> ExtractionError:
+    return ExtractionError(
+        f"the layout found no disputed items (missing: {', '.join(job.layout.missing) or 'none'}); "
+        "use strategy='whole' for letters in other formats",
+        kind="layout",
+        attempts=job.calls,
+        usage=job.usage,
+    )
+
+
+def rules_only(job: Job) -> Determination:
+    if not job.layout.items:
+        raise _no_items(job)
+    record = DeterminationFields.model_validate(rules.record(job.layout))
+    return _evidence(record, job.text, _layout_spans(job.layout), [])
+
+
+def disagreements(answer: DeterminationFields, layout: Layout) -> list[str]:
+    """Where a whole-letter answer contradicts the letter's own structure."""
+    if not layout.items:
+        return []
+    if len(answer.items) != len(layout.items):
+        headings = "; ".join(f'"{i.request.value}"' for i in layout.items)
+        return [f"the letter has {len(layout.items)} disputed item(s) ({headings}); you gave {len(answer.items)}"]
+    problems = []
+    for n, (item, found) in enumerate(zip(answer.items, layout.items, strict=True), start=1):
+        if item.decision.value != found.decision.value.lower():
+            problems.append(
+                f'item {n} "{found.request.value}" is {found.decision.value} in the letter, not {item.decision.value}'
+            )
+        pages = (rules.citation(found.reviewer_guideline) or {}).get("pages", [])
+        if pages and item.reviewer_guideline.pages != pages:
+            problems.append(
+                f"item {n}: the MAXIMUS guideline line cites pages {pages}, not {item.reviewer_guideline.pages}"
+            )
+    return problems
+
+
+def whole(job: Job) -> Determination:
+    messages = job.prompt.messages(job.text)
+    answer = job.ask(DeterminationFields, messages)
+    for _ in range(job.options.max_checks):
+        problems = disagreements(answer, job.layout)
+        if not problems:
+            break
+        messages = [
+            *messages,
+            {"role": "assistant", "content": answer.model_dump_json()},
+            {
+                "role": "user",
+                "content": "Your answer disagrees with the letter: " + "; ".join(problems) + ". Correct it.",
+            },
+        ]
+        answer = job.ask(DeterminationFields, messages)
+    spans: dict[str, Span] = {}
+    if disagreements(answer, job.layout):  # still wrong: the letter's structure wins
+        fixed = rules.record(job.layout)
+        data = answer.model_dump(mode="json")
+        if len(answer.items) == len(job.layout.items):
+            for item, rule_item in zip(data["items"], fixed["items"], strict=True):
+                item["decision"] = rule_item["decision"]
+                item["reviewer_guideline"]["pages"] = rule_item["reviewer_guideline"]["pages"]
+        else:
+            data["items"] = fixed["items"]
+            spans = _layout_spans(job.layout)
+        answer = DeterminationFields.model_validate(data)
+    return _evidence(answer, job.text, spans, None)
+
+
+def _gaps(data: dict[str, Any], wanted: dict[str, str], block: str) -> list[str]:
+    """Paths the rules left empty although `block` mentions them (no mention: nothing to ask)."""
+
+    def get(path: str) -> Any:
+        node: Any = data
+        for key in path.split("."):
+            node = node[key]
+        return node
+
+    return [p for p, cue in wanted.items() if get(p) in (None, [], "other") and re.search(cue, block, re.I)]
+
+
+# Field -> a cue that the block states it: what the model may be asked to fill.
+LETTER_GAPS = {
+    "reviewer.specialties": r"certif|specialt",
+    "reviewer.licensed_states": r"licens",
+    "patient.age": r"year|age",
+    "patient.sex": r"\b(?:fe)?male\b|\bman\b|\bwoman\b",
+    "patient.date_of_injury": r"injur",
+    "patient.mechanism_of_injury": r"mechanism of injury(?!\s+(?:was|is)\s+(?:not\s+documented|unknown))"
+    r"|injured (?:while|when)|injury occurred",
+    "patient.diagnoses": r"diagnos",
+}
+TREATMENT_GAPS = {"category": r".", "name": r"."}
+
+
+def _fill(data: dict[str, Any], answer: dict[str, Any], paths: list[str], block: str) -> list[str]:
+    """Copy the model's value into each gap path where it is grounded in `block`; returns those paths."""
+    filled = []
+    for path in paths:
+        keys = path.split(".")
+        value = answer
+        for key in keys:
+            value = value[key]
+        if isinstance(value, list):
+            value = [v for v in value if grounded(v, block)]
+        elif not grounded(value, block) and keys[-1] != "category":  # a category is a choice, not a quote
+            continue
+        if value in (None, []):
+            continue
+        node = data
+        for key in keys[:-1]:
+            node = node[key]
+        node[keys[-1]] = value
+        filled.append(path)
+    return filled
+
+
+def per_item(job: Job) -> Determination:
+    if not job.layout.items:
+        raise _no_items(job)
+    layout, text = job.layout, job.text
+    data = rules.record(layout)
+    filled: list[str] = []
+    parts = [layout.sections.get(k) for k in ("credentials", "summary")]
+    block = "\n\n".join(text[p.start : p.end] for p in parts if p) or text
+    letter_gaps = _gaps(data, LETTER_GAPS, block)
+    if letter_gaps:
+        facts = job.ask(LetterFacts, job.prompt.messages(block, part="letter"))
+        filled += _fill(data, facts.model_dump(), letter_gaps, block)
+    for i, (item, found) in enumerate(zip(data["items"], layout.items, strict=True)):
+        gaps = _gaps(item["treatment"], TREATMENT_GAPS, found.heading.value)
+        if gaps:
+            block = text[found.heading.start : found.end]
+            treatment = job.ask(Treatment, job.prompt.messages(block, part="item"))
+            answer = treatment.model_dump(mode="json")
+            filled += [f"items.{i}.treatment.{p}" for p in _fill(item["treatment"], answer, gaps, found.heading.value)]
+    record = DeterminationFields.model_validate(data)
+    return _evidence(record, text, _layout_spans(layout), filled)
+
+
+STRATEGIES: dict[str, Callable[[Job], Determination]] = {
+    "per_item": per_item,
+    "whole": whole,
+    "rules": rules_only,
+}
