@@ -88,6 +88,12 @@ def check_letter(text: object, max_chars: int = MAX_CHARS) -> str:
     return text
 
 
+@functools.cache
+def _schema_digest() -> str:
+    """The output contract's hash, computed once (generating the JSON schema takes milliseconds)."""
+    return cache_key(version=SCHEMA_VERSION, schema=Determination.model_json_schema())
+
+
 _default_caches: dict[str, RecordCache] = {}
 
 
@@ -128,7 +134,7 @@ class Job:
             mode=self.endpoint.mode,
             strategy=self.strategy,
             prompt=self.prompt.digest,
-            schema=[SCHEMA_VERSION, Determination.model_json_schema()],
+            schema=_schema_digest(),
             generation=self.options.generation(),
             letter=self.text,
         )
