@@ -73,6 +73,9 @@ def test_unknown_state_is_an_error():
         (normalize.parse_visits, "2 times a week for 3 weeks (6 visits)", 6),
         (normalize.parse_visits, "6 sessions", 6),
         (normalize.parse_visits, 8, 8),
+        (normalize.parse_refills, "3", 3),  # seen from the 1.5B model: a bare number as a string
+        (normalize.parse_visits, "6", 6),
+        (normalize.parse_refills, "#60 refills x 3", 3),
     ],
 )
 def test_counts(parse, text, value):

@@ -176,8 +176,9 @@ def first_int(value: object, pattern: re.Pattern[str] = _QUANTITY) -> int | None
 def parse_refills(value: object) -> int | None:
     """'refills x 3' / '3 refills' / 3 -> 3 ("#60 refills x 3" is 3, not 60)."""
     if isinstance(value, str):
-        pattern = _REFILLS_AFTER if _REFILLS_AFTER.search(value) else _REFILLS_BEFORE
-        return first_int(value, pattern)
+        for pattern in (_REFILLS_AFTER, _REFILLS_BEFORE):
+            if pattern.search(value):
+                return first_int(value, pattern)
     return first_int(value)
 
 
@@ -187,7 +188,8 @@ def parse_visits(value: object) -> int | None:
         freq = _FREQUENCY.search(value)
         if freq:
             return int(freq.group(1)) * int(freq.group(2))
-        return first_int(value, _VISITS)
+        if _VISITS.search(value):
+            return first_int(value, _VISITS)
     return first_int(value)
 
 
