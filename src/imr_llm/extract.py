@@ -56,7 +56,7 @@ class Options:
     max_reasks: int = 1
     max_checks: int = 1
     token_budget: int | None = 40_000
-    timeout: float = 300.0
+    timeout: float = 900.0
     max_chars: int = MAX_CHARS
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
