@@ -55,27 +55,13 @@ def test_eval_cli_perfect_model_scores_one_and_writes_reports(fake, tmp_path, ca
 def test_failures_count_as_misses_and_are_listed(fake, tmp_path, capsys):
     fake.queue(error(400))
     out = tmp_path / "r.json"
-    assert (
-        main(
-            [
-                "eval",
-                "--model",
-                "m",
-                "--base-url",
-                fake.base_url,
-                "--strategy",
-                "whole",
-                "--no-cache",
-                "--out",
-                str(out),
-            ]
-        )
-        == 1
-    )
+    args = ["eval", "--model", "m", "--base-url", fake.base_url, "--strategy", "whole", "--no-cache", "--out", str(out)]
+    assert main(args) == 0, "failures are misses in the score, not a crash"
     report = json.loads(out.read_text())
     assert report["meta"]["failed"] == 5 and report["summary"]["headline"] == 0.0
     assert all(not r["ok"] and "ExtractionError" in r["error"] for r in report["letters"])
     assert "FAILED" in capsys.readouterr().out
+    assert main([*args, "--fail-under", "0.5"]) == 1
 
 
 def test_dataset_errors_name_the_file(tmp_path):

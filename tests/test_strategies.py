@@ -114,9 +114,14 @@ def test_whole_flags_values_not_in_the_letter(fake):
     assert set(record.ungrounded) == {"items.0.rationale", "items.0.treatment.quantity"}
 
 
-def test_layout_strategies_refuse_letters_without_items(fake):
+def test_letters_in_unknown_formats(fake):
     from imr_llm import ExtractionError
 
+    odd = "Dear claimant, your request for Norco 10/325mg #60 was reviewed and the denial is upheld."
     with pytest.raises(ExtractionError, match="no disputed items"):
-        run(fake, "Dear claimant, your request was received.", "per_item")
+        run(fake, odd, "rules")
     assert fake.requests == []
+    fake.queue(completion(json.dumps(gold("001_63c5b1a966744848"))))
+    record = run(fake, odd, "per_item").determination  # falls back to the whole letter
+    assert len(fake.requests) == 1
+    assert "items.0.rationale" in record.ungrounded and "items.0.request" in record.ungrounded

@@ -3,7 +3,8 @@
 One letter prints its record as JSON; several print one JSON line per letter
 (`{"source", "ok", "determination" | "error"}`) so a bad letter is recorded and the
 rest go on. A one-line cost summary per letter goes to stderr (never letter text).
-Exit status: 0 all extracted, 1 some letter failed, 2 bad usage.
+Exit status of `extract`: 0 all extracted, 1 some letter failed; of `eval`: 1 when the
+score is under `--fail-under`; 2 for bad usage.
 """
 
 from __future__ import annotations
@@ -83,7 +84,11 @@ def _eval(args: argparse.Namespace) -> int:
     out.with_suffix(".md").write_text(reports.to_markdown(report), encoding="utf-8")
     print(reports.to_text(report))
     print(f"\nwrote {out} and {out.with_suffix('.md')}")
-    return 1 if report["meta"]["failed"] else 0
+    headline = report["summary"]["headline"]
+    if args.fail_under is not None and headline < args.fail_under:
+        print(f"field accuracy {headline:.3f} is under --fail-under {args.fail_under}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _cache_clear(args: argparse.Namespace) -> int:
@@ -126,6 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--samples", default="evals/samples", help="folder of letters (*.txt)")
     ev.add_argument("--gold", default="evals/gold", help="folder of gold records (<letter>.json)")
     ev.add_argument("--out", default="evals/reports/latest.json", help="JSON report (Markdown beside it)")
+    ev.add_argument(
+        "--fail-under", type=float, metavar="SCORE",
+        help="exit 1 when field accuracy is below SCORE (failed letters count as misses, never crash the run)",
+    )  # fmt: skip
     ev.set_defaults(run=_eval, eval_command=None)
     ev_commands = ev.add_subparsers(dest="eval_command")
     cmp = ev_commands.add_parser("compare", help="per-field deltas between two JSON reports")

@@ -8,7 +8,8 @@
   lines, rationale) and everything a rule can read (counts, pages, dates, states) come from
   it. The model is asked only for what the rules left open — letter-level fields from the
   credentials and summary, each item's treatment from its own heading — with short contexts
-  and small outputs, and each answer is kept only if it is grounded in that block.
+  and small outputs, and each answer is kept only if it is grounded in that block. A letter
+  whose layout shows no items falls back to `whole`.
 - `rules`: the layout and rules alone, no model: the floor, and the fields a model must beat.
 
 Every record carries `evidence` (source and span per field) and lists `ungrounded` values.
@@ -140,7 +141,7 @@ def _layout_spans(layout: Layout) -> dict[str, Span]:
 def _no_items(job: Job) -> ExtractionError:
     return ExtractionError(
         f"the layout found no disputed items (missing: {', '.join(job.layout.missing) or 'none'}); "
-        "use strategy='whole' for letters in other formats",
+        "use strategy='per_item' or 'whole' for letters in other formats",
         kind="layout",
         attempts=job.calls,
         usage=job.usage,
@@ -255,8 +256,8 @@ def _fill(data: dict[str, Any], answer: dict[str, Any], paths: list[str], block:
 
 
 def per_item(job: Job) -> Determination:
-    if not job.layout.items:
-        raise _no_items(job)
+    if not job.layout.items:  # a format the layout does not know: the model reads it all
+        return whole(job)
     layout, text = job.layout, job.text
     data = rules.record(layout)
     filled: list[str] = []
