@@ -21,21 +21,25 @@ from imr_llm.errors import ImrLlmError
 from imr_llm.extract import extract_result
 
 
+def _model_kwargs(args: argparse.Namespace) -> dict:
+    """The options `_model_options` adds, as keyword arguments for `extract_result`."""
+    return {
+        "model": args.model,
+        "base_url": args.base_url,
+        "mode": args.mode,
+        "prompt": args.prompt,
+        "strategy": args.strategy,
+        "cache": False if args.no_cache else (args.cache_dir or True),
+    }
+
+
 def _extract(args: argparse.Namespace) -> int:
     out: TextIO = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout  # noqa: SIM115
     failed = 0
     try:
         for path in args.files:
             try:
-                result = extract_result(
-                    Path(path).read_bytes(),
-                    model=args.model,
-                    base_url=args.base_url,
-                    mode=args.mode,
-                    prompt=args.prompt,
-                    strategy=args.strategy,
-                    cache=False if args.no_cache else (args.cache_dir or True),
-                )
+                result = extract_result(Path(path).read_bytes(), **_model_kwargs(args))
             except (ImrLlmError, OSError) as exc:
                 failed += 1
                 error = {"type": type(exc).__name__, "message": str(exc)}
@@ -68,16 +72,7 @@ def _eval(args: argparse.Namespace) -> int:
         a, b = (json.loads(Path(p).read_text(encoding="utf-8")) for p in (args.a, args.b))
         print(reports.compare(a, b))
         return 0
-    report = evaluate_folders(
-        args.samples,
-        args.gold,
-        model=args.model,
-        base_url=args.base_url,
-        mode=args.mode,
-        prompt=args.prompt,
-        strategy=args.strategy,
-        cache=False if args.no_cache else (args.cache_dir or True),
-    )
+    report = evaluate_folders(args.samples, args.gold, **_model_kwargs(args))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

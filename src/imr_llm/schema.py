@@ -214,16 +214,23 @@ class Item(BaseModel):
     rationale: Text = Field(description='The "Decision rationale:" text, verbatim.')
 
 
-class DeterminationFields(BaseModel):
-    """What a model is asked to fill for a whole letter (the tool is named "Determination")."""
+class LetterFacts(BaseModel):
+    """Letter-level fields: from the credentials and the clinical case summary."""
 
-    model_config = ConfigDict(title="Determination")
+    model_config = ConfigDict(title="LetterFacts")
 
     reviewer: Reviewer
     patient: Patient
     ur_decision_date: LetterDate = Field(
         description="Date of the Utilization Review (UR) decision, as written; null if not given."
     )
+
+
+class DeterminationFields(LetterFacts):
+    """What a model is asked to fill for a whole letter (the tool is named "Determination")."""
+
+    model_config = ConfigDict(title="Determination")
+
     items: list[Item] = Field(
         min_length=1,
         max_length=20,

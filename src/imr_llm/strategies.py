@@ -21,39 +21,18 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
 from rapidfuzz import fuzz
 
 from imr_llm import normalize, rules
 from imr_llm.errors import ExtractionError
 from imr_llm.layout import Layout, Span
-from imr_llm.schema import (
-    Determination,
-    DeterminationFields,
-    Evidence,
-    LetterDate,
-    Patient,
-    Reviewer,
-    Treatment,
-)
+from imr_llm.schema import Determination, DeterminationFields, Evidence, LetterFacts, Treatment
 
 if TYPE_CHECKING:
     from imr_llm.extract import Job
 
 GROUNDED = 90
 """rapidfuzz partial_ratio at or above which a model's phrase counts as found in its block."""
-
-
-class LetterFacts(BaseModel):
-    """Letter-level fields, asked of the model from the credentials and summary only."""
-
-    model_config = ConfigDict(title="LetterFacts")
-
-    reviewer: Reviewer
-    patient: Patient
-    ur_decision_date: LetterDate = Field(
-        description="Date of the Utilization Review (UR) decision, as written; null if not given."
-    )
 
 
 # --- grounding --------------------------------------------------------------------------
