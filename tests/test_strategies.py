@@ -27,14 +27,17 @@ def test_layout_strategies_on_samples_match_gold_without_the_model(fake, path, s
     assert (result.attempts, result.usage.total_tokens, fake.requests) == (0, 0, [])
     assert record.ungrounded == []
     text = path.read_text()
-    verbatim = [e for e in record.evidence if e.path.endswith(("request", "rationale"))]
-    assert len(verbatim) == 2 * len(record.items)
+    verbatim = [e for e in record.evidence if e.path.endswith(("request", "rationale", "guideline"))]
+    assert len(verbatim) == 4 * len(record.items)
     for e in record.evidence:
+        assert e.source == "layout"
+        if e.path.endswith("guideline"):
+            assert text[e.start : e.end].startswith("Decision based on") or "did not base" in text[e.start : e.end]
+            continue
         value = record
         for key in e.path.split("."):
             value = value[int(key)] if key.isdigit() else getattr(value, key)
         assert " ".join(text[e.start : e.end].split()).lower() == " ".join(value.split()).lower()
-        assert e.source == "layout"
 
 
 def treatment(**values):
@@ -109,9 +112,18 @@ def test_whole_flags_values_not_in_the_letter(fake):
     invented = gold("001_63c5b1a966744848")
     invented["items"][0]["rationale"] = "The patient is doing great and needs more medication."
     invented["items"][0]["treatment"]["quantity"] = 90
+    invented["items"][0]["treatment"]["strength"] = "75 mg"
+    invented["items"][0]["claims_administrator_guideline"]["pages"] = [63]
+    invented["patient"]["date_of_injury"] = "2013-02-01"
     fake.queue(completion(json.dumps(invented)))
     record = run(fake, sample("001_63c5b1a966744848"), "whole").determination
-    assert set(record.ungrounded) == {"items.0.rationale", "items.0.treatment.quantity"}
+    assert set(record.ungrounded) == {
+        "items.0.rationale",
+        "items.0.treatment.quantity",
+        "items.0.treatment.strength",
+        "items.0.claims_administrator_guideline.pages",
+        "patient.date_of_injury",
+    }
 
 
 def test_letters_in_unknown_formats(fake):

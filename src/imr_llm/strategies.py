@@ -70,34 +70,62 @@ def _safe_date(text: str) -> Any:
         return None
 
 
+def _derivable(item: dict[str, Any], found: Any) -> list[str]:
+    """Normalised item values that cannot be read off their span (heading or guideline line)."""
+    bad = []
+    treatment, request = item["treatment"], item["request"]
+    if treatment["quantity"] is not None and not re.search(rf"\b{treatment['quantity']}\b", request):
+        bad.append("treatment.quantity")
+    heading_strength = (normalize.strength(request) or "").replace(" ", "")
+    if treatment["strength"] and treatment["strength"].replace(" ", "") not in heading_strength:
+        bad.append("treatment.strength")
+    for name in ("claims_administrator_guideline", "reviewer_guideline"):
+        line = getattr(found, name) if found is not None else None
+        if line is not None and item[name]["pages"] != (rules.citation(line) or {}).get("pages"):
+            bad.append(f"{name}.pages")
+    return bad
+
+
 def _evidence(
-    record: DeterminationFields, text: str, spans: dict[str, Span], model_paths: list[str] | None
+    record: DeterminationFields, layout: Layout, spans: dict[str, Span], model_paths: list[str] | None
 ) -> Determination:
     """Attach a source and span to each verbatim field and to each model-filled one (`model_paths`;
     None: the model gave everything), and list what cannot be found in or derived from the letter."""
+    text = layout.text
     evidence: list[Evidence] = []
     ungrounded: list[str] = []
     data = record.model_dump()
 
-    def note(path: str, value: str | None) -> None:
+    def source(path: str) -> str:
+        by_model = path not in spans if model_paths is None else any(path.startswith(p) for p in model_paths)
+        return "model" if by_model else "layout"
+
+    def note(path: str, value: str | None, where: Span | None = None) -> None:
         if not value:
             return
-        where = spans.get(path) or find(text, value)
+        where = where or spans.get(path) or find(text, value)
         if where is None:
             ungrounded.append(path)
-        by_model = path not in spans if model_paths is None else any(path.startswith(p) for p in model_paths)
-        source = "model" if by_model else "layout"
-        evidence.append(Evidence(path=path, source=source, start=where and where.start, end=where and where.end))
+        evidence.append(Evidence(path=path, source=source(path), start=where and where.start, end=where and where.end))
 
+    aligned = len(layout.items) == len(data["items"])
     for i, item in enumerate(data["items"]):
+        found = layout.items[i] if aligned else None
         note(f"items.{i}.request", item["request"])
         note(f"items.{i}.rationale", item["rationale"])
-        quantity = item["treatment"]["quantity"]
-        if quantity is not None and not re.search(rf"\b{quantity}\b", item["request"]):
-            ungrounded.append(f"items.{i}.treatment.quantity")
+        for name in ("claims_administrator_guideline", "reviewer_guideline"):
+            line = getattr(found, name) if found is not None else None
+            if line is not None:
+                note(f"items.{i}.{name}", line.value, line)
+        ungrounded += [f"items.{i}.{path}" for path in _derivable(item, found)]
     note("patient.mechanism_of_injury", data["patient"]["mechanism_of_injury"])
     for j, diagnosis in enumerate(data["patient"]["diagnoses"]):
         note(f"patient.diagnoses.{j}", diagnosis)
+    patient_dates = [
+        ("patient.date_of_injury", record.patient.date_of_injury),
+        ("ur_decision_date", record.ur_decision_date),
+    ]
+    ungrounded += [path for path, day in patient_dates if not grounded(day, text)]
     noted = {e.path for e in evidence}
     for path in model_paths or []:
         if not any(p.startswith(path) for p in noted):
@@ -131,7 +159,7 @@ def rules_only(job: Job) -> Determination:
     if not job.layout.items:
         raise _no_items(job)
     record = DeterminationFields.model_validate(rules.record(job.layout))
-    return _evidence(record, job.text, _layout_spans(job.layout), [])
+    return _evidence(record, job.layout, _layout_spans(job.layout), [])
 
 
 def disagreements(answer: DeterminationFields, layout: Layout) -> list[str]:
@@ -183,7 +211,7 @@ def whole(job: Job) -> Determination:
             data["items"] = fixed["items"]
             spans = _layout_spans(job.layout)
         answer = DeterminationFields.model_validate(data)
-    return _evidence(answer, job.text, spans, None)
+    return _evidence(answer, job.layout, spans, None)
 
 
 def _gaps(data: dict[str, Any], wanted: dict[str, str], block: str) -> list[str]:
@@ -254,7 +282,7 @@ def per_item(job: Job) -> Determination:
             answer = treatment.model_dump(mode="json")
             filled += [f"items.{i}.treatment.{p}" for p in _fill(item["treatment"], answer, gaps, found.heading.value)]
     record = DeterminationFields.model_validate(data)
-    return _evidence(record, text, _layout_spans(layout), filled)
+    return _evidence(record, layout, _layout_spans(layout), filled)
 
 
 STRATEGIES: dict[str, Callable[[Job], Determination]] = {
