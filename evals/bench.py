@@ -1,6 +1,6 @@
 """Benchmark extraction on the embedded model: cold vs cached seconds per letter, tokens per letter.
 
-    python evals/bench.py [--strategy whole|per_item|rules] [--samples evals/samples]
+    python evals/bench.py [--strategy whole|per_item|rules] [--samples evals/samples] [--limit N]
 
 Prints one row per letter and a summary. "Cold" is a cache miss on a warm server (server
 start-up is timed on its own); "cached" is the same call again, answered from the disk cache.
@@ -24,8 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--strategy", default="whole", choices=["whole", "per_item", "rules"])
     parser.add_argument("--samples", default=str(Path(__file__).parent / "samples"))
+    parser.add_argument("--limit", type=int, help="only the first N letters (whole-letter runs take minutes each)")
     args = parser.parse_args(argv)
-    letters = sorted(Path(args.samples).glob("*.txt"))
+    letters = sorted(Path(args.samples).glob("*.txt"))[: args.limit]
 
     started = time.perf_counter()
     if args.strategy != "rules":
