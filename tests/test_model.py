@@ -51,25 +51,21 @@ def test_cli_prints_the_record_and_repeat_is_cached(cache_dir):
     assert "cached" in run.stderr
 
 
-def test_second_call_reaches_no_server(tmp_path):
-    """Counted at the server side of real HTTP, not by inspecting the cache."""
-    name = LETTERS[0]
+def test_per_item_fills_a_gap_and_the_repeat_reaches_no_server(tmp_path):
+    """The model fills the one gap the rules leave; requests are counted at the server side of
+    real HTTP (a counting proxy in front of the embedded server), not by inspecting the cache."""
+    letter = unknown_treatments(sample("002_53cd04ea59152e39"))
     with CountingProxy(default_server.base_url()) as proxy:
-        kwargs = {"model": default_server.alias, "base_url": proxy.base_url, "cache": tmp_path, "strategy": "whole"}
-        first = extract_result(sample(name), **kwargs)
+        kwargs = {"model": default_server.alias, "base_url": proxy.base_url, "cache": tmp_path}
+        first = extract_result(letter, **kwargs)
         calls = proxy.count
-        second = extract_result(sample(name), **kwargs)
+        second = extract_result(letter, **kwargs)
         assert calls >= 1 and proxy.count == calls
-    assert decisions(first.determination) == decisions(gold(name))
-    assert second.cache_hit and second.usage.total_tokens == 0
-    assert second.determination == first.determination
-
-
-def test_per_item_fills_a_gap_with_the_real_model(tmp_path):
-    result = extract_result(unknown_treatments(sample("002_53cd04ea59152e39")), cache=tmp_path)
-    record = result.determination
-    assert result.strategy == "per_item" and result.attempts >= 1 and result.usage.total_tokens > 0
+    record = first.determination
+    assert first.strategy == "per_item" and first.usage.total_tokens > 0
     assert decisions(record) == ["overturned", "upheld", "upheld"]
     assert {e.path: e.source for e in record.evidence}["items.1.treatment.category"] == "model"
     assert record.ungrounded == []
-    print(f"\nper_item gap: {record.items[1].treatment.category.value}, {result.usage.total_tokens} tokens")
+    assert second.cache_hit and second.usage.total_tokens == 0 and second.attempts == 0
+    assert second.determination == first.determination
+    print(f"\nper_item gap: {record.items[1].treatment.category.value}, {first.usage.total_tokens} tokens")
