@@ -112,6 +112,7 @@ class EmbeddedServer:
         self.startup_timeout = startup_timeout
         self._proc: subprocess.Popen[bytes] | None = None
         self._base_url: str | None = None
+        self._log: Path | None = None
         self._lock = threading.Lock()
 
     @property
@@ -136,7 +137,9 @@ class EmbeddedServer:
         path = assemble(self.model)
         port = _free_port()
         threads = str(os.cpu_count() or 1)
-        log_path = private_dir(default_cache_dir() / "logs") / "embedded-server.log"
+        # One log per process (several may serve at once); kept only when the server fails.
+        log_path = private_dir(default_cache_dir() / "logs") / f"embedded-server.{os.getpid()}.log"
+        self._log = log_path
         cmd = [
             sys.executable, "-m", "llama_cpp.server",
             "--model", str(path),
@@ -176,6 +179,8 @@ class EmbeddedServer:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+            if self._log is not None:
+                self._log.unlink(missing_ok=True)
 
 
 default_server = EmbeddedServer()
