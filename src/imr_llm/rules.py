@@ -13,7 +13,8 @@ from typing import Any
 from imr_llm import normalize
 from imr_llm.layout import Layout, Span
 
-_DATE = r"(?:\d{1,2}/\d{1,2}/\d{2,4}|[A-Z][a-z]{2,8}\.?\s+\d{1,2},?\s+\d{4})"
+DATE = r"(?:\d{1,2}/\d{1,2}/\d{2,4}|[A-Z][a-z]{2,8}\.?\s+\d{1,2},?\s+\d{4})"
+"""A date as letters write them: 6/7/12, 06/08/2000, August 4, 2011."""
 _PAGES = re.compile(r"Page\(?s?\)?\s*:?\s*(?P<pages>[\d\s,\-\u2013and]+)", re.I)
 _DOCUMENT = re.compile(
     r"(?P<doc>(?:CA\s+)?MTUS(?:\s+[A-Z][\w&/-]*)*?\s+Guidelines|Official\s+Disability\s+Guidelines(?:\s*\(ODG\))?"
@@ -171,8 +172,8 @@ def patient(summary: str, header: dict[str, Span] | None = None) -> dict[str, An
     flat = " ".join(summary.split())
     age = re.search(r"(\d{1,3})[\s-]*(?:year|yr)s?[\s-]*old", flat, re.I)
     sex = re.search(r"\b(male|female|man|woman)\b", flat, re.I)
-    doi = re.search(rf"(?:injur(?:y|ed)|injury dated|injury on)\D{{0,25}}?({_DATE})", flat) or re.search(
-        rf"({_DATE})\s+date of injury", flat
+    doi = re.search(rf"(?:injur(?:y|ed)|injury dated|injury on)\D{{0,25}}?({DATE})", flat) or re.search(
+        rf"({DATE})\s+date of injury", flat
     )
     header_doi = (header or {}).get("Date of Injury")
     mechanism = None
@@ -199,9 +200,9 @@ def ur_decision_date(summary: str, header: dict[str, Span] | None = None) -> str
         if header and label in header:
             return header[label].value
     flat = " ".join(summary.split())
-    for pattern in (rf"(?:UR|Utilization Review)\s+(?:decision|determination)\s+(?:dated|of|on)\s+({_DATE})",
-                    rf"(?:UR|Utilization Review)\s+determination\s+was\s+rendered\s+on\s+({_DATE})",
-                    rf"On\s+({_DATE}),?\s+(?:the\s+)?(?:UR|Utilization Review)\b"):  # fmt: skip
+    for pattern in (rf"(?:UR|Utilization Review)\s+(?:decision|determination)\s+(?:dated|of|on)\s+({DATE})",
+                    rf"(?:UR|Utilization Review)\s+determination\s+was\s+rendered\s+on\s+({DATE})",
+                    rf"On\s+({DATE}),?\s+(?:the\s+)?(?:UR|Utilization Review)\b"):  # fmt: skip
         m = re.search(pattern, flat, re.I)
         if m:
             return m[1]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import fuzz
@@ -38,13 +39,12 @@ GROUNDED = 90
 # --- grounding --------------------------------------------------------------------------
 
 
-def find(text: str, value: str, start: int = 0, end: int | None = None) -> Span | None:
-    """The span of `value` in text[start:end], ignoring differences in whitespace."""
+def find(text: str, value: str) -> Span | None:
+    """The span of `value` in `text`, ignoring case and differences in whitespace."""
     words = value.split()
     if not words:
         return None
-    pattern = r"\s+".join(re.escape(w) for w in words)
-    m = re.compile(pattern, re.IGNORECASE).search(text, start, len(text) if end is None else end)
+    m = re.search(r"\s+".join(re.escape(w) for w in words), text, re.IGNORECASE)
     return Span(m.start(), m.end(), " ".join(m.group().split())) if m else None
 
 
@@ -56,9 +56,8 @@ def grounded(value: Any, block: str) -> bool:
         return all(grounded(v, block) for v in value)
     if isinstance(value, bool | int):
         return str(value) in block
-    if hasattr(value, "isoformat"):
-        dates = re.findall(r"\d{1,2}/\d{1,2}/\d{2,4}|[A-Z][a-z]{2,8}\.?\s+\d{1,2},?\s+\d{4}", block)
-        return any(_safe_date(d) == value for d in dates)
+    if isinstance(value, date):
+        return any(_safe_date(d) == value for d in re.findall(rules.DATE, block))
     text = " ".join(str(value).lower().split())
     return fuzz.partial_ratio(text, " ".join(block.lower().split())) >= GROUNDED
 
