@@ -73,7 +73,13 @@ def _eval(args: argparse.Namespace) -> int:
         a, b = (json.loads(Path(p).read_text(encoding="utf-8")) for p in (args.a, args.b))
         print(reports.compare(a, b))
         return 0
-    report = evaluate_folders(args.samples, args.gold, **_model_kwargs(args))
+
+    def progress(run: dict) -> None:
+        detail = (f"{run['seconds']:.1f}s, {run['tokens']} tokens" + (", cached" if run["cache_hit"] else "")
+                  if run["ok"] else run["error"])  # fmt: skip
+        print(f"{run['letter']}: {detail}", file=sys.stderr, flush=True)
+
+    report = evaluate_folders(args.samples, args.gold, on_letter=progress, **_model_kwargs(args))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

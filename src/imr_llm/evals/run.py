@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,8 +28,12 @@ def evaluate(
     strategy: str = DEFAULT_STRATEGY,
     cache: bool | str | Path = True,
     options: Options | None = None,
+    on_letter: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
-    """Extract and score each case; a failed extraction scores as misses and is listed."""
+    """Extract and score each case; a failed extraction scores as misses and is listed.
+
+    `on_letter` is called with each letter's run summary as it finishes (progress for long runs).
+    """
     prompt = as_prompt(prompt)
     endpoint = clients.resolve(model, base_url, None, mode)
     letters: list[LetterScore] = []
@@ -49,6 +54,8 @@ def evaluate(
         except ImrLlmError as exc:
             letters.append(score_letter(case.name, None, case.gold, error=f"{type(exc).__name__}: {exc}"))
             runs.append({"letter": case.name, "ok": False, "error": letters[-1].error})
+            if on_letter:
+                on_letter(runs[-1])
             continue
         letters.append(score_letter(case.name, result.determination, case.gold))
         runs.append({
@@ -59,6 +66,8 @@ def evaluate(
             "seconds": result.latency_s,
             "cache_hit": result.cache_hit,
         })  # fmt: skip
+        if on_letter:
+            on_letter(runs[-1])
     summary = summarise(letters)
     done = [r for r in runs if r["ok"]]
     return {
