@@ -29,7 +29,8 @@ class ExtractionError(ImrLlmError, RuntimeError):
 
     `kind` is `"transient"` (the endpoint kept failing), `"validation"` (answers never
     fitted the schema), `"truncated"` (output hit max_tokens), `"budget"` (re-asks spent
-    the token budget) or `"api"` (a non-retryable API error such as 401 or 404).
+    the token budget), `"api"` (a non-retryable API error such as 401 or 404) or `"layout"`
+    (the `rules` strategy found no disputed items to read).
     """
 
     def __init__(self, message: str, *, kind: str, attempts: int, usage: Usage) -> None:

@@ -1,11 +1,12 @@
 """One letter in, one validated `Determination` out.
 
 `extract` returns the record; `extract_result` returns it with what it cost
-(`ExtractionResult`); `aextract` / `aextract_result` are the async forms. Each call:
-checks the letter, looks in the cache, else asks the model through instructor
-(validation re-asks bounded by `max_reasks` and `token_budget`) inside a transport
-retry loop (`RetryPolicy`), stores the validated record, and reports tokens, model
-calls, latency and whether the cache answered. Failures raise `ExtractionError`.
+(`ExtractionResult`); `aextract` / `aextract_result` are the async forms. Each call
+checks the letter, looks in the cache, else runs the chosen strategy (`imr_llm.strategies`),
+whose every model question goes through `Job.ask`: instructor's validation re-asks (bounded by
+`max_reasks` and `token_budget`) inside a transport retry loop (`RetryPolicy`). It stores the
+record and reports tokens, model calls, latency and whether the cache answered. Failures
+raise `ExtractionError`.
 """
 
 from __future__ import annotations
