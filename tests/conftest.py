@@ -36,6 +36,11 @@ def _no_ambient_config(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(var, raising=False)
 
 
+def cli_model(fake: FakeOpenAI) -> list[str]:
+    """CLI options that point a command at the scripted server, asking for the whole letter."""
+    return ["--model", "m", "--base-url", fake.base_url, "--strategy", "whole"]
+
+
 @pytest.fixture
 def fake() -> FakeOpenAI:
     with FakeOpenAI() as server:

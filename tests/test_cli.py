@@ -1,6 +1,6 @@
 import json
 
-from conftest import SAMPLES, gold
+from conftest import SAMPLES, cli_model, gold
 from fake_server import completion
 from imr_llm.cli import main
 
@@ -12,12 +12,7 @@ def test_one_file_prints_the_record(fake, tmp_path, capsys):
     args = [
         "extract",
         str(SAMPLES / f"{NAME}.txt"),
-        "--model",
-        "m",
-        "--base-url",
-        fake.base_url,
-        "--strategy",
-        "whole",
+        *cli_model(fake),
         "--cache-dir",
         str(tmp_path),
     ]
@@ -41,12 +36,7 @@ def test_several_files_one_bad_the_rest_go_on(fake, tmp_path, capsys):
             str(empty),
             str(SAMPLES / f"{NAME}.txt"),
             str(tmp_path / "missing.txt"),
-            "--model",
-            "m",
-            "--base-url",
-            fake.base_url,
-            "--strategy",
-            "whole",
+            *cli_model(fake),
             "--no-cache",
             "--out",
             str(out_file),
@@ -67,12 +57,7 @@ def test_cache_commands(fake, tmp_path, capsys):
         [
             "extract",
             str(SAMPLES / f"{NAME}.txt"),
-            "--model",
-            "m",
-            "--base-url",
-            fake.base_url,
-            "--strategy",
-            "whole",
+            *cli_model(fake),
             "--cache-dir",
             str(tmp_path),
         ]

@@ -3,7 +3,7 @@ import shutil
 
 import pytest
 
-from conftest import GOLD, SAMPLES, gold
+from conftest import GOLD, SAMPLES, cli_model, gold
 from fake_server import completion, error
 from imr_llm.cli import main
 from imr_llm.evals.dataset import DatasetError, load
@@ -23,12 +23,7 @@ def test_eval_cli_perfect_model_scores_one_and_writes_reports(fake, tmp_path, ca
     out = tmp_path / "report.json"
     args = [
         "eval",
-        "--model",
-        "m",
-        "--base-url",
-        fake.base_url,
-        "--strategy",
-        "whole",
+        *cli_model(fake),
         "--cache-dir",
         str(tmp_path / "c"),
         "--out",
@@ -55,7 +50,7 @@ def test_eval_cli_perfect_model_scores_one_and_writes_reports(fake, tmp_path, ca
 def test_failures_count_as_misses_and_are_listed(fake, tmp_path, capsys):
     fake.queue(error(400))
     out = tmp_path / "r.json"
-    args = ["eval", "--model", "m", "--base-url", fake.base_url, "--strategy", "whole", "--no-cache", "--out", str(out)]
+    args = ["eval", *cli_model(fake), "--no-cache", "--out", str(out)]
     assert main(args) == 0, "failures are misses in the score, not a crash"
     report = json.loads(out.read_text())
     assert report["meta"]["failed"] == 5 and report["summary"]["headline"] == 0.0
