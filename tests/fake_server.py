@@ -8,6 +8,7 @@ server rather than by mocking the client.
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -22,6 +23,7 @@ class Reply:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    drop: bool = False  # close the connection without answering
 
 
 def completion(arguments: str, *, prompt_tokens: int = 100, completion_tokens: int = 50,
@@ -94,6 +96,10 @@ class FakeOpenAI:
                 request = json.loads(self.rfile.read(length) or b"{}")
                 reply = fake._next(request)
                 time.sleep(reply.delay)
+                if reply.drop:
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
                 self.send_response(reply.status)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(reply.body)))

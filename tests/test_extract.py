@@ -122,6 +122,33 @@ def test_a_hang_past_the_timeout_is_retried(fake):
     assert (len(fake.requests), result.attempts) == (2, 2)
 
 
+def test_a_dropped_connection_is_retried(fake):
+    fake.queue(Reply(drop=True), answer())
+    result = run(fake)
+    assert (len(fake.requests), result.attempts) == (2, 2)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        Reply(
+            body=json.dumps(
+                {"id": "x", "object": "chat.completion", "created": 0, "model": "m", "choices": []}
+            ).encode()
+        ),
+        Reply(body=b'{"id": "x", "choices": [{"index": 0, "message": {"role": "assist'),
+        Reply(body=b"<html>502 Bad Gateway</html>"),
+    ],
+    ids=["empty-choices", "truncated-body", "not-json"],
+)
+def test_broken_answers_are_typed_errors_within_the_bounds(fake, reply):
+    fake.queue(reply)
+    with pytest.raises(ExtractionError) as info:
+        run(fake)
+    assert len(fake.requests) <= Options().max_reasks + 1
+    assert info.value.attempts == len(fake.requests)
+
+
 def test_truncated_output_is_a_typed_error(fake):
     fake.queue(completion('{"reviewer": {"specialties": ["Occ', finish_reason="length"))
     with pytest.raises(ExtractionError) as info:
