@@ -128,7 +128,7 @@ class Job:
     def layout(self) -> Layout:
         return layout.parse(self.text)
 
-    @property
+    @functools.cached_property
     def key(self) -> str:
         return cache_key(
             endpoint=self.endpoint.identity if self.strategy != "rules" else "rules",

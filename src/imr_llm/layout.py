@@ -14,25 +14,26 @@ import re
 import statistics
 from dataclasses import dataclass, field
 
+
+def _line_start(names: dict[str, str], tail: str) -> re.Pattern[str]:
+    """A line that starts with one of `names` (its group named by the key), then `tail`."""
+    alternatives = "|".join(f"(?P<{k}>{v})" for k, v in names.items())
+    return re.compile(rf"^[ \t]*(?:{alternatives}){tail}", re.MULTILINE | re.IGNORECASE)
+
+
 SECTIONS = {
     "credentials": r"HOW THE IMR FINAL DETERMINATION WAS MADE",
     "documents": r"DOCUMENTS REVIEWED",
     "summary": r"CLINICAL CASE SUMMARY",
     "items": r"IMR ISSUES,? DECISIONS,? AND RATIONALES|IMR DECISION\(S\) AND RATIONALE\(S\)",
 }
-_SECTION = re.compile(
-    r"^[ \t]*(?:" + "|".join(f"(?P<{k}>{v})" for k, v in SECTIONS.items()) + r")[ \t]*:?[ \t]*$",
-    re.MULTILINE | re.IGNORECASE,
-)
+_SECTION = _line_start(SECTIONS, r"[ \t]*:?[ \t]*$")
 LABELS = {
     "claims_administrator_guideline": r"Claims\s+Administrator\s+guideline",
     "reviewer_guideline": r"(?:MAXIMUS|Expert\s+Reviewer|Reviewer)\s+guideline",
     "rationale": r"Decision\s+rationale",
 }
-_LABEL = re.compile(
-    r"^[ \t]*(?:" + "|".join(f"(?P<{k}>{v})" for k, v in LABELS.items()) + r")[ \t]*:",
-    re.MULTILINE | re.IGNORECASE,
-)
+_LABEL = _line_start(LABELS, r"[ \t]*:")
 _DECISION_LINE = re.compile(r":[ \t]*(?:\n[ \t]*)*(Upheld|Overturned)\b[ \t.]*$", re.MULTILINE | re.IGNORECASE)
 _HEADING = re.compile(
     r"^(?:\(\s*\d+\s*\)|\d+\s*[.)])?\s*(?P<request>.+?)[ \t]*:\s*(?P<decision>Upheld|Overturned)[ \t.]*$",
