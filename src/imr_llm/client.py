@@ -93,15 +93,7 @@ def _openai_client(base_url: str | None, api_key: str, timeout: float) -> openai
     )
 
 
-@functools.lru_cache(maxsize=16)
-def _async_openai_client(base_url: str | None, api_key: str, timeout: float) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(
-        base_url=base_url, api_key=api_key, max_retries=0, timeout=httpx.Timeout(timeout, connect=10.0)
-    )
-
-
-def instructor_client(endpoint: Endpoint, timeout: float, *, asynchronous: bool = False):
+def instructor_client(endpoint: Endpoint, timeout: float) -> instructor.Instructor:
     """A fresh instructor wrapper (hooks are per call) over a shared, pooled openai client."""
-    factory = _async_openai_client if asynchronous else _openai_client
-    raw = factory(endpoint.url(), endpoint.api_key, timeout)
+    raw = _openai_client(endpoint.url(), endpoint.api_key, timeout)
     return instructor.from_openai(raw, mode=endpoint.instructor_mode)

@@ -89,6 +89,11 @@ def check_letter(text: object, max_chars: int = MAX_CHARS) -> str:
     return text
 
 
+def model_name(endpoint: clients.Endpoint, strategy: str) -> str:
+    """Who answers: the endpoint's identity, or "rules" when no model is asked at all."""
+    return "rules" if strategy == "rules" else endpoint.identity
+
+
 @functools.cache
 def _schema_digest() -> str:
     """The output contract's hash, computed once (generating the JSON schema takes milliseconds)."""
@@ -131,7 +136,7 @@ class Job:
     @functools.cached_property
     def key(self) -> str:
         return cache_key(
-            endpoint=self.endpoint.identity if self.strategy != "rules" else "rules",
+            endpoint=model_name(self.endpoint, self.strategy),
             mode=self.endpoint.mode,
             strategy=self.strategy,
             prompt=self.prompt.digest,
@@ -182,7 +187,7 @@ class Job:
     def _result(self, record: Determination, *, cache_hit: bool) -> ExtractionResult:
         return ExtractionResult(
             determination=record,
-            model=self.endpoint.identity if self.strategy != "rules" else "rules",
+            model=model_name(self.endpoint, self.strategy),
             strategy=self.strategy,
             usage=self.usage,
             attempts=self.calls,

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import openai
 from tenacity import (
-    AsyncRetrying,
     RetryCallState,
     Retrying,
     retry_if_exception,
@@ -77,16 +76,10 @@ class RetryPolicy:
             return min(asked, self.max_seconds)
         return wait_exponential_jitter(multiplier=self.initial_wait, max=self.max_wait)(state)
 
-    def _kwargs(self) -> dict:
-        return {
-            "retry": retry_if_exception(lambda e: transient_cause(e) is not None),
-            "wait": self._wait,
-            "stop": stop_after_attempt(self.max_attempts) | stop_after_delay(self.max_seconds),
-            "reraise": True,
-        }
-
     def retrying(self) -> Retrying:
-        return Retrying(**self._kwargs())
-
-    def async_retrying(self) -> AsyncRetrying:
-        return AsyncRetrying(**self._kwargs())
+        return Retrying(
+            retry=retry_if_exception(lambda e: transient_cause(e) is not None),
+            wait=self._wait,
+            stop=stop_after_attempt(self.max_attempts) | stop_after_delay(self.max_seconds),
+            reraise=True,
+        )

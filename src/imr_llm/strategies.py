@@ -213,16 +213,19 @@ def whole(job: Job) -> Determination:
     return _evidence(answer, job.layout, spans, None)
 
 
+def _get(data: Any, keys: list[str]) -> Any:
+    for key in keys:
+        data = data[key]
+    return data
+
+
 def _gaps(data: dict[str, Any], wanted: dict[str, str], block: str) -> list[str]:
     """Paths the rules left empty although `block` mentions them (no mention: nothing to ask)."""
-
-    def get(path: str) -> Any:
-        node: Any = data
-        for key in path.split("."):
-            node = node[key]
-        return node
-
-    return [p for p, cue in wanted.items() if get(p) in (None, [], "other") and re.search(cue, block, re.I)]
+    return [
+        p
+        for p, cue in wanted.items()
+        if _get(data, p.split(".")) in (None, [], "other") and re.search(cue, block, re.I)
+    ]
 
 
 # Field -> a cue that the block states it: what the model may be asked to fill.
@@ -244,19 +247,14 @@ def _fill(data: dict[str, Any], answer: dict[str, Any], paths: list[str], block:
     filled = []
     for path in paths:
         keys = path.split(".")
-        value = answer
-        for key in keys:
-            value = value[key]
+        value = _get(answer, keys)
         if isinstance(value, list):
             value = [v for v in value if grounded(v, block)]
         elif not grounded(value, block) and keys[-1] != "category":  # a category is a choice, not a quote
             continue
         if value in (None, []):
             continue
-        node = data
-        for key in keys[:-1]:
-            node = node[key]
-        node[keys[-1]] = value
+        _get(data, keys[:-1])[keys[-1]] = value
         filled.append(path)
     return filled
 

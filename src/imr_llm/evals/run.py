@@ -13,7 +13,7 @@ from imr_llm import client as clients
 from imr_llm.errors import ImrLlmError
 from imr_llm.evals.dataset import Case, load
 from imr_llm.evals.score import LetterScore, score_letter, summarise
-from imr_llm.extract import DEFAULT_STRATEGY, Options, extract_result
+from imr_llm.extract import DEFAULT_STRATEGY, Options, extract_result, model_name
 from imr_llm.prompts import Prompt, as_prompt
 from imr_llm.schema import SCHEMA_VERSION
 
@@ -72,7 +72,7 @@ def evaluate(
     done = [r for r in runs if r["ok"]]
     return {
         "meta": {
-            "model": endpoint.identity if strategy != "rules" else "rules (no model)",
+            "model": model_name(endpoint, strategy),
             "strategy": strategy,
             "mode": endpoint.mode,
             "prompt": prompt.name,
