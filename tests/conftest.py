@@ -1,14 +1,16 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from fake_server import FakeOpenAI
+from fake_server import FakeOpenAI, Reply, completion, error
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "evals" / "samples"
@@ -45,3 +47,17 @@ def cli_model(fake: FakeOpenAI) -> list[str]:
 def fake() -> FakeOpenAI:
     with FakeOpenAI() as server:
         yield server
+
+
+def gold_reply(request: dict) -> Reply:
+    """Answers a whole-letter request with the gold record of whichever sample it carries."""
+    content = request["messages"][1]["content"]
+    for path in sorted(SAMPLES.glob("*.txt")):
+        if path.read_text(encoding="utf-8")[:400] in content:
+            return completion(json.dumps(gold(path.stem)))
+    return error(400)
+
+
+def slow(reply: Callable[[dict], Reply], seconds: float) -> Callable[[dict], Reply]:
+    """`reply`, sent after `seconds`: a model that takes its time."""
+    return lambda request: dataclasses.replace(reply(request), delay=seconds)

@@ -67,6 +67,8 @@ class FakeOpenAI:
     def __init__(self) -> None:
         self.replies: list[Reply | Callable[[dict[str, Any]], Reply]] = []
         self.requests: list[dict[str, Any]] = []
+        self.active = 0  # requests being answered right now
+        self.peak = 0  # the most answered at once
         self._lock = threading.Lock()
         handler = self._handler()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -84,6 +86,8 @@ class FakeOpenAI:
     def _next(self, request: dict[str, Any]) -> Reply:
         with self._lock:
             self.requests.append(request)
+            self.active += 1
+            self.peak = max(self.peak, self.active)
             reply = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
         return reply(request) if callable(reply) else reply
 
@@ -95,6 +99,13 @@ class FakeOpenAI:
                 length = int(self.headers.get("content-length", 0))
                 request = json.loads(self.rfile.read(length) or b"{}")
                 reply = fake._next(request)
+                try:
+                    self._answer(reply)
+                finally:
+                    with fake._lock:
+                        fake.active -= 1
+
+            def _answer(self, reply: Reply) -> None:
                 time.sleep(reply.delay)
                 if reply.drop:
                     self.close_connection = True

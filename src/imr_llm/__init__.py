@@ -2,6 +2,7 @@
 
 import logging
 
+from imr_llm.batch import Outcome, aextract_many, extract_many
 from imr_llm.errors import (
     ConfigError,
     EmbeddedModelError,
@@ -9,6 +10,7 @@ from imr_llm.errors import (
     ImrLlmError,
     InvalidLetterError,
 )
+from imr_llm.export import to_dataframe
 from imr_llm.extract import Options, aextract, aextract_result, extract, extract_result
 from imr_llm.prompts import Prompt
 from imr_llm.result import ExtractionResult, Usage
@@ -30,11 +32,15 @@ __all__ = [
     "InvalidLetterError",
     "Item",
     "Options",
+    "Outcome",
     "Prompt",
     "RetryPolicy",
     "Usage",
     "aextract",
+    "aextract_many",
     "aextract_result",
     "extract",
+    "extract_many",
     "extract_result",
+    "to_dataframe",
 ]

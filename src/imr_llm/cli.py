@@ -1,8 +1,9 @@
 """`imr-llm` command line: extract letters, evaluate against gold records, manage the cache.
 
-One letter prints its record as JSON; several print one JSON line per letter
-(`{"source", "ok", "determination" | "error"}`) so a bad letter is recorded and the
-rest go on. A one-line cost summary per letter goes to stderr (never letter text).
+One letter file prints its record as JSON. Folders, globs or several files run as a batch
+(`imr_llm.batch`): one JSON line per letter (`{"id", "sha256", "source", "ok",
+"determination" | "error"}`) to `--out` (failures to `<out>.errors.jsonl`) or stdout, a
+progress bar on stderr (never letter text), and a rerun skips what `--out` already holds.
 Exit status of `extract`: 0 all extracted, 1 some letter failed; of `eval`: 1 when the
 score is under `--fail-under`; 2 for bad usage.
 """
@@ -15,11 +16,10 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
 
+from imr_llm import batch
 from imr_llm.cache import RecordCache
-from imr_llm.errors import ImrLlmError
-from imr_llm.extract import extract_result
+from imr_llm.sources import Letter, discover
 
 
 def _model_kwargs(args: argparse.Namespace) -> dict:
@@ -35,34 +35,61 @@ def _model_kwargs(args: argparse.Namespace) -> dict:
 
 
 def _extract(args: argparse.Namespace) -> int:
-    out: TextIO = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout  # noqa: SIM115
-    failed = 0
     try:
-        for path in args.files:
-            try:
-                result = extract_result(Path(path).read_bytes(), **_model_kwargs(args))
-            except (ImrLlmError, OSError) as exc:
-                failed += 1
-                error = {"type": type(exc).__name__, "message": str(exc)}
-                print(f"{path}: failed: {error['type']}: {error['message']}", file=sys.stderr)
-                if len(args.files) > 1:
-                    print(json.dumps({"source": path, "ok": False, "error": error}), file=out)
-                continue
-            u = result.usage
-            print(
-                f"{path}: {len(result.determination.items)} item(s), {u.total_tokens} tokens, "
-                f"{result.attempts} call(s), {result.latency_s:.1f}s" + (", cached" if result.cache_hit else ""),
-                file=sys.stderr,
-            )
-            record = result.determination.model_dump(mode="json")
-            if len(args.files) == 1:
-                print(json.dumps(record, indent=2), file=out)
-            else:
-                print(json.dumps({"source": path, "ok": True, "determination": record}), file=out)
+        letters = discover(args.inputs)
+    except FileNotFoundError as exc:
+        print(f"imr-llm extract: {exc}", file=sys.stderr)
+        return 2
+    if len(letters) == 1 and not args.out and Path(args.inputs[0]).is_file():
+        return _extract_one(letters[0], args)
+    return _extract_batch(letters, args)
+
+
+def _extract_one(letter: Letter, args: argparse.Namespace) -> int:
+    """One file: the record as indented JSON on stdout, its cost on stderr."""
+    outcome = batch.extract_one(letter, **_model_kwargs(args))
+    if outcome.result is None:
+        print(f"{letter.id}: failed: {type(outcome.error).__name__}: {outcome.error}", file=sys.stderr)
+        return 1
+    r, u = outcome.result, outcome.result.usage
+    print(
+        f"{letter.id}: {len(r.determination.items)} item(s), {u.total_tokens} tokens, "
+        f"{r.attempts} call(s), {r.latency_s:.1f}s" + (", cached" if r.cache_hit else ""),
+        file=sys.stderr,
+    )
+    print(json.dumps(r.determination.model_dump(mode="json"), indent=2))
+    return 0
+
+
+def _extract_batch(letters: list[Letter], args: argparse.Namespace) -> int:
+    """Many letters: rows streamed to --out (resumable) or stdout, a progress bar on stderr."""
+    from tqdm import tqdm
+
+    errors = args.errors or (batch.errors_path(args.out) if args.out else None)
+    todo = batch.plan(letters, args.out, errors, args.retry_failed)
+    say = (lambda _: None) if args.quiet else (lambda text: tqdm.write(text, file=sys.stderr))
+    if todo.done or todo.failed_before:
+        say(f"resuming: {todo.done} letter(s) already in {args.out}, {todo.failed_before} earlier failure(s) skipped"
+            + (" (--retry-failed tries them again)" if todo.failed_before else ""))  # fmt: skip
+    tally = batch.Tally()
+    bar = tqdm(total=len(todo.todo), unit="letter", file=sys.stderr, disable=args.quiet, dynamic_ncols=True)
+    stdout = None if args.out else sys.stdout
+    try:
+        kwargs = _model_kwargs(args)
+        for outcome in batch.run(todo.todo, concurrency=args.concurrency, out=args.out, errors=errors, **kwargs):
+            tally.add(outcome)
+            if stdout is not None:
+                print(json.dumps(outcome.row(), ensure_ascii=False), file=stdout, flush=True)
+            if outcome.error is not None:
+                say(f"{outcome.letter.id}: failed: {type(outcome.error).__name__}: {outcome.error}")
+            bar.set_postfix(failed=tally.failed, tokens=tally.usage.total_tokens, cached=tally.cache_hits)
+            bar.update()
     finally:
-        if args.out:
-            out.close()
-    return 1 if failed else 0
+        bar.close()
+        say(tally.summary())
+    if todo.failed_before:
+        say(f"{todo.failed_before} letter(s) failed in an earlier run and were not retried")
+    return 1 if tally.failed or todo.failed_before else 0
 
 
 def _eval(args: argparse.Namespace) -> int:
@@ -90,6 +117,21 @@ def _eval(args: argparse.Namespace) -> int:
     if args.fail_under is not None and headline < args.fail_under:
         print(f"field accuracy {headline:.3f} is under --fail-under {args.fail_under}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from imr_llm import export
+
+    if not (args.items or args.parquet):
+        print("imr-llm export: give --items FILE.csv and/or --parquet FILE.parquet", file=sys.stderr)
+        return 2
+    if not Path(args.results).is_file():
+        print(f"imr-llm export: no such file: {args.results}", file=sys.stderr)
+        return 2
+    for path, write in ((args.items, export.write_csv), (args.parquet, export.write_parquet)):
+        if path:
+            print(f"wrote {write(args.results, path)} item row(s) to {path}")
     return 0
 
 
@@ -123,10 +165,20 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     ex = commands.add_parser("extract", help="extract letters into JSON records")
-    ex.add_argument("files", nargs="+", metavar="FILE", help="letter text files")
+    ex.add_argument("inputs", nargs="+", metavar="PATH", help="letters: .txt or .pdf files, folders (recursive), globs")
     _model_options(ex)
-    ex.add_argument("--out", help="write records here instead of stdout")
+    ex.add_argument("--out", help="append one JSON line per letter here; a rerun skips letters already in it")
+    ex.add_argument("--errors", help="failures file (default: <out>.errors.jsonl)")
+    ex.add_argument("--concurrency", type=int, default=4, help="letters in flight at once (default 4)")
+    ex.add_argument("--retry-failed", action="store_true", help="retry only the letters recorded as failed")
+    ex.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary; the exit status tells")
     ex.set_defaults(run=_extract)
+
+    exp = commands.add_parser("export", help="flatten extract --out JSONL to one row per disputed item")
+    exp.add_argument("results", help="JSONL written by extract --out")
+    exp.add_argument("--items", help="CSV file to write")
+    exp.add_argument("--parquet", help="Parquet file to write (needs imr-llm[export])")
+    exp.set_defaults(run=_export)
 
     ev = commands.add_parser("eval", help="score a model and prompt against gold records")
     _model_options(ev)

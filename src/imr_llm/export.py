@@ -1,0 +1,101 @@
+"""Flatten records into tables: one row per disputed item, the letter's fields repeated.
+
+That is the shape analysts count with (overturn rate by treatment, pages cited per
+guideline). Nested fields become dotted columns (`treatment.generic_name`,
+`reviewer_guideline.pages`); lists stay lists in a DataFrame and Parquet, and are joined
+with "; " in CSV, where a cell holds text only.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from imr_llm.batch import Outcome, read_rows
+from imr_llm.result import ExtractionResult
+from imr_llm.schema import Determination
+
+if TYPE_CHECKING:
+    import pandas
+
+LIST_SEPARATOR = "; "
+SKIPPED = ("evidence",)
+"""Span-level provenance is for the review page, not for a table of counts."""
+
+
+def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            row |= _flat(value, f"{prefix}{key}.")
+        else:
+            row[f"{prefix}{key}"] = value
+    return row
+
+
+def _as_row(result: Any) -> dict[str, Any]:
+    """A batch row (`{"id", "ok", "determination", …}`) from any form a record comes in."""
+    if isinstance(result, Outcome):
+        return result.row()
+    if isinstance(result, ExtractionResult):
+        return {"ok": True, "model": result.model, "strategy": result.strategy,
+                "determination": result.determination.model_dump(mode="json")}  # fmt: skip
+    if isinstance(result, Determination):
+        return {"ok": True, "determination": result.model_dump(mode="json")}
+    if isinstance(result, dict):
+        return result if "determination" in result or "error" in result else {"ok": True, "determination": result}
+    raise TypeError(f"cannot export a {type(result).__name__}; pass results, records or batch rows")
+
+
+def item_rows(results: Iterable[Any]) -> list[dict[str, Any]]:
+    """One flat row per item of every successful record (failed letters have no items)."""
+    rows = []
+    for n, result in enumerate(results):
+        row = _as_row(result)
+        record = row.get("determination")
+        if not row.get("ok", True) or record is None:
+            continue
+        letter = {"letter": row.get("id", str(n)), "sha256": row.get("sha256"),
+                  "model": row.get("model"), "strategy": row.get("strategy")}  # fmt: skip
+        fields = {k: v for k, v in record.items() if k not in (*SKIPPED, "items")}
+        letter |= _flat(fields)
+        for i, item in enumerate(record["items"], start=1):
+            rows.append(letter | {"item": i} | _flat(item))
+    return rows
+
+
+def _load(source: str | Path | Iterable[Any]) -> Iterable[Any]:
+    return read_rows(source) if isinstance(source, str | Path) else source
+
+
+def write_csv(source: str | Path | Iterable[Any], path: str | Path) -> int:
+    """Item rows to CSV (lists joined with "; "); returns the number of rows."""
+    rows = item_rows(_load(source))
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    with Path(path).open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: LIST_SEPARATOR.join(map(str, v)) if isinstance(v, list) else v for k, v in row.items()})
+    return len(rows)
+
+
+def to_dataframe(results: str | Path | Iterable[Any]) -> pandas.DataFrame:
+    """Item rows as a pandas DataFrame, from results, records, batch rows or a JSONL path."""
+    try:
+        import pandas
+    except ImportError as exc:
+        raise ImportError("to_dataframe needs pandas: pip install 'imr-llm[export]'") from exc
+    return pandas.DataFrame(item_rows(_load(results)))
+
+
+def write_parquet(source: str | Path | Iterable[Any], path: str | Path) -> int:
+    """Item rows to Parquet (lists kept as lists); returns the number of rows."""
+    frame = to_dataframe(source)
+    try:
+        frame.to_parquet(path, index=False)
+    except ImportError as exc:
+        raise ImportError("Parquet export needs pyarrow: pip install 'imr-llm[export]'") from exc
+    return len(frame)
