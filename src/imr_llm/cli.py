@@ -17,8 +17,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import openai
+
 from imr_llm import batch
 from imr_llm.cache import RecordCache
+from imr_llm.errors import ImrLlmError
 from imr_llm.sources import Letter, discover
 
 
@@ -135,6 +138,30 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _openai_batch(args: argparse.Namespace) -> int:
+    from imr_llm import openai_batch as ob
+
+    remote = {"base_url": args.base_url}
+    if args.batch_command == "prepare":
+        written, refused = ob.write_requests(args.inputs, args.out, model=args.model, prompt=args.prompt,
+                                             mode=args.mode or "tools")  # fmt: skip
+        print(f"wrote {written} request(s) to {args.out}; {refused} letter(s) refused (see the errors file)")
+    elif args.batch_command == "submit":
+        print(ob.submit(args.requests, **remote))
+    elif args.batch_command == "status":
+        batch = ob.status(args.batch_id, **remote)
+        print(f"{batch.id}: {batch.status} {batch.request_counts}")
+    elif args.batch_command == "download":
+        print(f"wrote {ob.download(args.batch_id, args.out, **remote)} result line(s) to {args.out}")
+    else:
+        done = ob.collect(args.results, args.inputs, args.out, prompt=args.prompt, mode=args.mode or "tools")
+        failed = sum(not o.ok for o in done.outcomes)
+        print(f"{len(done.outcomes) - failed} record(s) to {args.out}, {failed} failure(s); "
+              f"{len(done.passed_over)} line(s) passed over (already collected or not under the inputs)")  # fmt: skip
+        return 1 if failed else 0
+    return 0
+
+
 def _cache_clear(args: argparse.Namespace) -> int:
     cache = RecordCache(args.dir)
     print(f"removed {cache.clear()} cached record(s) from {cache.directory}")
@@ -195,6 +222,30 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("a", help="baseline report.json")
     cmp.add_argument("b", help="candidate report.json")
 
+    ob = commands.add_parser("openai-batch", help="OpenAI Batch API: prepare, submit, status, download, collect")
+    ob_commands = ob.add_subparsers(dest="batch_command", required=True)
+    prep = ob_commands.add_parser("prepare", help="write the Batch API request JSONL for letters")
+    prep.add_argument("inputs", nargs="+", metavar="PATH")
+    prep.add_argument("--model", required=True)
+    prep.add_argument("--out", required=True, help="request JSONL to upload")
+    sub = ob_commands.add_parser("submit", help="upload a request file and start the batch; prints its id")
+    sub.add_argument("requests")
+    for name, text in (("status", "show a batch's state"), ("download", "save a completed batch's result lines")):
+        cmd = ob_commands.add_parser(name, help=text)
+        cmd.add_argument("batch_id")
+        if name == "download":
+            cmd.add_argument("--out", required=True)
+    col = ob_commands.add_parser("collect", help="validate downloaded results into extract-style JSONL")
+    col.add_argument("results", help="downloaded result JSONL")
+    col.add_argument("inputs", nargs="+", metavar="PATH", help="the letters the requests were written from")
+    col.add_argument("--out", required=True)
+    for cmd in ob_commands.choices.values():
+        cmd.add_argument("--base-url", help="Batch API endpoint (default: OpenAI)")
+        if cmd in (prep, col):
+            cmd.add_argument("--prompt", help="the prompt the requests were (or are to be) written with")
+            cmd.add_argument("--mode", help="instructor mode (default tools)")
+    ob.set_defaults(run=_openai_batch)
+
     cache = commands.add_parser("cache", help="inspect or clear the record cache")
     cache_commands = cache.add_subparsers(dest="cache_command", required=True)
     for name, run, text in (("clear", _cache_clear, "delete every cached record"),
@@ -212,6 +263,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except (ImrLlmError, OSError, openai.OpenAIError) as exc:  # a message a user can act on, not a traceback
+        print(f"imr-llm {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
     except BrokenPipeError:  # e.g. `imr-llm extract … | head`: the reader left, not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0

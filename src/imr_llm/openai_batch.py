@@ -1,0 +1,203 @@
+"""The OpenAI Batch API path, for corpora too large for one process.
+
+`write_requests` turns letters into the Batch API's request JSONL — the same `whole`-letter
+chat request `extract` would send (prompt, tool schema, generation settings), built by
+instructor's own request preparation for the chosen mode. `submit`, `status` and
+`download` are thin calls on the endpoint's Files and Batches APIs. `collect` reads the
+output file back through the same parsing, validation and layout check as a live `whole`
+run (there is no re-ask: a disagreement with the layout is settled by the layout) and
+appends to the same JSONL rows and errors file as `imr_llm.batch`.
+
+A request's `custom_id` is `<sha256>:<letter id>`, so results are matched to the very bytes
+that were sent: a letter edited since `write_requests` is reported, not mislabeled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import openai
+from instructor.core.exceptions import IncompleteOutputException
+from instructor.processing.response import handle_response_model, process_response
+from openai.types.chat import ChatCompletion
+from pydantic import BaseModel, ValidationError
+
+from imr_llm import client as clients
+from imr_llm.batch import JsonlLog, Outcome, errors_path, plan
+from imr_llm.errors import ConfigError, ExtractionError, ImrLlmError, InvalidLetterError
+from imr_llm.extract import Job, Options, check_letter
+from imr_llm.prompts import Prompt, as_prompt
+from imr_llm.result import Usage
+from imr_llm.schema import DeterminationFields
+from imr_llm.sources import Letter, discover
+from imr_llm.strategies import whole
+
+ENDPOINT = "/v1/chat/completions"
+
+
+def custom_id(letter: Letter) -> str:
+    return f"{letter.sha256}:{letter.id}"
+
+
+def request_body(text: str, model: str, prompt: Prompt, mode: str, options: Options) -> dict[str, Any]:
+    """The chat-completions body a live `whole` extraction sends for this letter."""
+    _, body = handle_response_model(
+        DeterminationFields,
+        mode=clients.MODES[mode],
+        model=model,
+        messages=prompt.messages(text),
+        **options.generation(),
+    )
+    return body
+
+
+def write_requests(
+    inputs: Iterable[str | Path],
+    path: str | Path,
+    *,
+    model: str,
+    prompt: Prompt | str | Path | None = None,
+    mode: str = "tools",
+    options: Options | None = None,
+    errors: str | Path | None = None,
+) -> tuple[int, int]:
+    """Write one Batch API request per usable letter; unusable letters go to `errors`.
+    Returns (requests written, letters refused)."""
+    prompt, options = as_prompt(prompt), options or Options()
+    written = refused = 0
+    errors = errors or errors_path(path)
+    with Path(path).open("w", encoding="utf-8") as fh, JsonlLog(errors) as failures:
+        for letter in discover(inputs):
+            try:
+                text = check_letter(letter.read(), options.max_chars)
+            except (ImrLlmError, OSError) as exc:
+                failures.write(Outcome(letter, error=exc).row())
+                refused += 1
+                continue
+            body = request_body(text, model, prompt, mode, options)
+            line = {"custom_id": custom_id(letter), "method": "POST", "url": ENDPOINT, "body": body}
+            fh.write(json.dumps(line, ensure_ascii=False) + "\n")
+            written += 1
+    return written, refused
+
+
+def _client(base_url: str | None, api_key: str | None) -> openai.OpenAI:
+    api_key = api_key or os.environ.get("OPENAI_API_KEY")
+    if not (api_key or base_url):
+        raise ConfigError("the Batch API needs OPENAI_API_KEY (or base_url= for a compatible server)")
+    return openai.OpenAI(base_url=base_url, api_key=api_key or "not-needed")
+
+
+def submit(
+    requests: str | Path, *, base_url: str | None = None, api_key: str | None = None, window: str = "24h"
+) -> str:
+    """Upload the request file and start a batch; returns the batch id."""
+    api = _client(base_url, api_key)
+    with Path(requests).open("rb") as fh:
+        uploaded = api.files.create(file=fh, purpose="batch")
+    return api.batches.create(input_file_id=uploaded.id, endpoint=ENDPOINT, completion_window=window).id
+
+
+def status(batch_id: str, *, base_url: str | None = None, api_key: str | None = None) -> Any:
+    """The batch object: `.status`, `.request_counts`, `.output_file_id`, `.error_file_id`."""
+    return _client(base_url, api_key).batches.retrieve(batch_id)
+
+
+def download(batch_id: str, path: str | Path, *, base_url: str | None = None, api_key: str | None = None) -> int:
+    """Write a finished batch's output and error lines to `path`; returns the line count."""
+    api = _client(base_url, api_key)
+    batch = api.batches.retrieve(batch_id)
+    if batch.status != "completed":
+        raise ImrLlmError(f"batch {batch_id} is {batch.status}, not completed; check again later")
+    text = "".join(api.files.content(f).text for f in (batch.output_file_id, batch.error_file_id) if f)
+    Path(path).write_text(text, encoding="utf-8")
+    return sum(1 for line in text.splitlines() if line.strip())
+
+
+@dataclass
+class _Answered(Job):
+    """A `whole` job whose one model answer came from a batch output file."""
+
+    answer: BaseModel | None = None
+
+    def ask(self, response_model: type[Any], messages: list[dict[str, Any]]) -> Any:
+        return self.answer
+
+
+def _outcome(letter: Letter, response: dict[str, Any], prompt: Prompt, mode: str) -> Outcome:
+    """One output line's response, parsed and checked as a live `whole` answer would be."""
+    body = response.get("body") or {}
+    usage = Usage.model_validate(body.get("usage") or {})
+    try:
+        if response.get("status_code") != 200 or not body.get("choices"):
+            message = (body.get("error") or {}).get("message", "no completion")
+            raise ExtractionError(f"batch request failed: HTTP {response.get('status_code')}: {message}",
+                                  kind="api", attempts=1, usage=usage)  # fmt: skip
+        completion = ChatCompletion.model_validate(body)
+        try:
+            answer = process_response(
+                completion, response_model=DeterminationFields, stream=False, mode=clients.MODES[mode]
+            )
+        except IncompleteOutputException as exc:
+            raise ExtractionError("model output hit max_tokens", kind="truncated", attempts=1, usage=usage) from exc
+        except (ValidationError, ValueError, json.JSONDecodeError) as exc:
+            reason = type(exc).__name__
+            raise ExtractionError(f"answer did not fit the schema ({reason})", kind="validation",
+                                  attempts=1, usage=usage) from exc  # fmt: skip
+        endpoint = clients.Endpoint(model=completion.model, mode=mode, base_url=clients.OPENAI_BASE_URL)
+        job = _Answered(text=check_letter(letter.read()), endpoint=endpoint, prompt=prompt,
+                        options=Options(max_checks=0), cache=None, strategy="whole", answer=answer)  # fmt: skip
+        job.calls, job.usage = 1, usage
+        return Outcome(letter, result=job.done(whole(job)))
+    except (ImrLlmError, OSError) as exc:
+        return Outcome(letter, error=exc)
+
+
+@dataclass
+class Collected:
+    """What `collect` did: an outcome per matched line, and the ids of lines it passed over
+    (already collected, or for a letter not under the inputs)."""
+
+    outcomes: list[Outcome]
+    passed_over: list[str]
+
+
+def collect(
+    results: str | Path,
+    inputs: Iterable[str | Path],
+    out: str | Path,
+    *,
+    prompt: Prompt | str | Path | None = None,
+    mode: str = "tools",
+    errors: str | Path | None = None,
+) -> Collected:
+    """Read a batch output file back into `out` (and `errors`), matching lines to the letters
+    under `inputs`; letters already in `out` are passed over, so collecting twice is harmless."""
+    prompt = as_prompt(prompt)
+    errors = errors or errors_path(out)
+    letters = {letter.id: letter for letter in plan(discover(inputs), out, None, False).todo}
+    done = Collected([], [])
+    with JsonlLog(out) as good, JsonlLog(errors) as bad:
+        for line in Path(results).read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            sha256, _, letter_id = row.get("custom_id", "").partition(":")
+            letter = letters.pop(letter_id, None)
+            if letter is None:
+                done.passed_over.append(letter_id)
+                continue
+            if letter.sha256 != sha256:
+                changed = InvalidLetterError("letter changed since its batch request was written; send it again")
+                outcome = Outcome(letter, error=changed)
+            else:
+                response = row.get("response") or {"body": {"error": row.get("error")}}
+                outcome = _outcome(letter, response, prompt, mode)
+            (good if outcome.ok else bad).write(outcome.row())
+            done.outcomes.append(outcome)
+    return done
