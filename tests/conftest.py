@@ -11,6 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from fake_server import FakeOpenAI, Reply, completion, error
+from imr_llm import Options, RetryPolicy, extract_result
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "evals" / "samples"
@@ -61,3 +62,21 @@ def gold_reply(request: dict) -> Reply:
 def slow(reply: Callable[[dict], Reply], seconds: float) -> Callable[[dict], Reply]:
     """`reply`, sent after `seconds`: a model that takes its time."""
     return lambda request: dataclasses.replace(reply(request), delay=seconds)
+
+
+NAME = "002_53cd04ea59152e39"
+"""The letter the single-letter model-path tests send (three items)."""
+FAST = RetryPolicy(max_attempts=3, max_seconds=20, initial_wait=0.01, max_wait=0.05)
+
+
+def answer(**usage: int) -> Reply:
+    """A completion carrying letter NAME's gold record."""
+    return completion(json.dumps(gold(NAME)), **usage)
+
+
+def run_fake(fake: FakeOpenAI, text: str | bytes | None = None, **kwargs):
+    """Extract letter NAME (or `text`) with the whole-letter strategy from the scripted server."""
+    kwargs.setdefault("options", Options(retry=FAST, timeout=5))
+    kwargs.setdefault("cache", False)
+    kwargs.setdefault("strategy", "whole")
+    return extract_result(sample(NAME) if text is None else text, model="fake-model", base_url=fake.base_url, **kwargs)

@@ -24,6 +24,8 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     drop: bool = False  # close the connection without answering
+    cut: int | None = None  # send only this many bytes of the body, then close
+    trickle: float = 0.0  # seconds between single bytes of the body
 
 
 def completion(arguments: str, *, prompt_tokens: int = 100, completion_tokens: int = 50,
@@ -117,7 +119,15 @@ class FakeOpenAI:
                 for key, value in reply.headers.items():
                     self.send_header(key, value)
                 self.end_headers()
-                self.wfile.write(reply.body)
+                body = reply.body if reply.cut is None else reply.body[: reply.cut]
+                if not reply.trickle:
+                    self.wfile.write(body)
+                for byte in body if reply.trickle else b"":
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(reply.trickle)
+                if reply.cut is not None:
+                    self.close_connection = True
 
             def log_message(self, *args: Any) -> None:  # keep test output clean
                 pass

@@ -3,36 +3,21 @@
 import asyncio
 import json
 import logging
-import time
 
 import pytest
 
-from conftest import fields, gold, sample
-from fake_server import Reply, completion, error
+from conftest import FAST, NAME, answer, fields, gold, sample
+from conftest import run_fake as run
+from fake_server import completion, error
 from imr_llm import (
     ExtractionError,
     InvalidLetterError,
     Options,
-    RetryPolicy,
     aextract_result,
     extract,
     extract_result,
 )
 from imr_llm.prompts import Prompt
-
-NAME = "002_53cd04ea59152e39"
-FAST = RetryPolicy(max_attempts=3, max_seconds=20, initial_wait=0.01, max_wait=0.05)
-
-
-def answer(**usage):
-    return completion(json.dumps(gold(NAME)), **usage)
-
-
-def run(fake, text=None, **kwargs):
-    kwargs.setdefault("options", Options(retry=FAST, timeout=5))
-    kwargs.setdefault("cache", False)
-    kwargs.setdefault("strategy", "whole")
-    return extract_result(sample(NAME) if text is None else text, model="fake-model", base_url=fake.base_url, **kwargs)
 
 
 def test_one_letter_one_call(fake):
@@ -89,71 +74,6 @@ def test_token_budget_stops_reasks_early(fake):
         run(fake, options=Options(retry=FAST, max_reasks=5, token_budget=6000, timeout=5))
     assert info.value.kind == "budget"
     assert len(fake.requests) == 2
-
-
-def test_429_honours_retry_after_then_succeeds(fake):
-    fake.queue(error(429, {"retry-after": "0.3"}), answer())
-    started = time.perf_counter()
-    result = run(fake)
-    assert time.perf_counter() - started >= 0.3
-    assert (len(fake.requests), result.attempts) == (2, 2)
-
-
-@pytest.mark.parametrize("status", [500, 502, 503])
-def test_server_errors_retry_within_bounds_then_raise_transient(fake, status):
-    fake.queue(error(status))
-    with pytest.raises(ExtractionError) as info:
-        run(fake)
-    assert info.value.kind == "transient"
-    assert len(fake.requests) == FAST.max_attempts == info.value.attempts
-
-
-def test_client_errors_are_not_retried(fake):
-    fake.queue(error(401))
-    with pytest.raises(ExtractionError) as info:
-        run(fake)
-    assert (info.value.kind, len(fake.requests)) == ("api", 1)
-    assert "401" in str(info.value)
-
-
-def test_a_hang_past_the_timeout_is_retried(fake):
-    fake.queue(Reply(status=200, body=b"{}", delay=2.0), answer())
-    result = run(fake, options=Options(retry=FAST, timeout=0.5))
-    assert (len(fake.requests), result.attempts) == (2, 2)
-
-
-def test_a_dropped_connection_is_retried(fake):
-    fake.queue(Reply(drop=True), answer())
-    result = run(fake)
-    assert (len(fake.requests), result.attempts) == (2, 2)
-
-
-@pytest.mark.parametrize(
-    "reply",
-    [
-        Reply(
-            body=json.dumps(
-                {"id": "x", "object": "chat.completion", "created": 0, "model": "m", "choices": []}
-            ).encode()
-        ),
-        Reply(body=b'{"id": "x", "choices": [{"index": 0, "message": {"role": "assist'),
-        Reply(body=b"<html>502 Bad Gateway</html>"),
-    ],
-    ids=["empty-choices", "truncated-body", "not-json"],
-)
-def test_broken_answers_are_typed_errors_within_the_bounds(fake, reply):
-    fake.queue(reply)
-    with pytest.raises(ExtractionError) as info:
-        run(fake)
-    assert len(fake.requests) <= Options().max_reasks + 1
-    assert info.value.attempts == len(fake.requests)
-
-
-def test_truncated_output_is_a_typed_error(fake):
-    fake.queue(completion('{"reviewer": {"specialties": ["Occ', finish_reason="length"))
-    with pytest.raises(ExtractionError) as info:
-        run(fake)
-    assert info.value.kind == "truncated"
 
 
 def test_cache_hit_makes_no_call_and_reports_zero_tokens(fake, tmp_path):

@@ -14,8 +14,12 @@ instructor's `json_schema` mode does not work against llama_cpp.server.
 from __future__ import annotations
 
 import functools
+import json
 import os
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import instructor
@@ -86,11 +90,62 @@ def resolve(
     return Endpoint(model=model, mode=mode, base_url=base_url, api_key=api_key or "not-needed")
 
 
+class _DeadlineStream(httpx.SyncByteStream):
+    def __init__(self, stream: httpx.SyncByteStream, deadline: float, request: httpx.Request) -> None:
+        self._stream, self._deadline, self._request = stream, deadline, request
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self._stream:
+            if time.monotonic() > self._deadline:
+                raise httpx.ReadTimeout("response not complete within the request deadline", request=self._request)
+            yield chunk
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+class DeadlineTransport(httpx.HTTPTransport):
+    """Bounds a whole request, body included, by `total` seconds.
+
+    httpx's read timeout restarts with every chunk, so a server that trickles a byte at a
+    time would hold a call for ever; this one fails it as a timeout (then retried as any
+    other) once the deadline passes.
+    """
+
+    def __init__(self, total: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.total = total
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        deadline = time.monotonic() + self.total
+        response = super().handle_request(request)
+        stream = _DeadlineStream(response.stream, deadline, request)  # type: ignore[arg-type]
+        return httpx.Response(response.status_code, headers=response.headers, stream=stream,
+                              extensions=response.extensions, request=request)  # fmt: skip
+
+
+def _require_json(response: httpx.Response) -> None:
+    """A success whose JSON body is cut short or garbled, or a completion with no choices, is
+    the endpoint's failure, not the model's: raised here it reaches the retry loop as a
+    connection error, not a re-ask that would tell the model to fix an answer it never gave."""
+    if not (response.is_success and "json" in response.headers.get("content-type", "")):
+        return
+    try:
+        body = json.loads(response.read())
+    except ValueError as exc:
+        raise httpx.RemoteProtocolError("response body is not complete JSON", request=response.request) from exc
+    if isinstance(body, dict) and body.get("object") == "chat.completion" and not body.get("choices"):
+        raise httpx.RemoteProtocolError("chat completion with no choices", request=response.request)
+
+
 @functools.lru_cache(maxsize=16)
 def _openai_client(base_url: str | None, api_key: str, timeout: float) -> openai.OpenAI:
-    return openai.OpenAI(
-        base_url=base_url, api_key=api_key, max_retries=0, timeout=httpx.Timeout(timeout, connect=10.0)
+    http = httpx.Client(
+        transport=DeadlineTransport(total=timeout),
+        timeout=httpx.Timeout(timeout, connect=10.0),
+        event_hooks={"response": [_require_json]},
     )
+    return openai.OpenAI(base_url=base_url, api_key=api_key, max_retries=0, http_client=http)
 
 
 def instructor_client(endpoint: Endpoint, timeout: float) -> instructor.Instructor:
