@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,7 +70,11 @@ class Options:
 
 
 def check_letter(text: object, max_chars: int = MAX_CHARS) -> str:
-    """The letter as text, or an `InvalidLetterError` that says what is wrong with it."""
+    """The letter as text, or an `InvalidLetterError` that says what is wrong with it.
+
+    Refused: bytes that are not UTF-8, binary data, empty text, text over `max_chars` (never
+    truncated), and text that states no decision at all — a model asked to read a grocery
+    list as a determination would fill the schema anyway, so that is stopped here."""
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
@@ -79,14 +84,22 @@ def check_letter(text: object, max_chars: int = MAX_CHARS) -> str:
         raise InvalidLetterError(f"letter must be str or UTF-8 bytes, not {type(text).__name__}")
     if not text.strip():
         raise InvalidLetterError("letter is empty")
-    if "\x00" in text:
-        raise InvalidLetterError("letter contains NUL bytes: binary data, not text")
+    if "\x00" in text or len(_CONTROL.findall(text[:20_000])) > 0.01 * min(len(text), 20_000):
+        raise InvalidLetterError("letter contains NUL or control bytes: binary data, not text")
     if len(text) > max_chars:
         raise InvalidLetterError(
             f"letter is {len(text):,} characters, over the {max_chars:,} limit; "
             "split it or raise Options.max_chars (nothing is truncated)"
         )
+    if not _DECISION.search(text):
+        raise InvalidLetterError(
+            "no Upheld or Overturned decision anywhere in the text: not an IMR determination letter"
+        )
     return text
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_DECISION = re.compile(r"\b(?:upheld|overturned)\b", re.IGNORECASE)
 
 
 def model_name(endpoint: clients.Endpoint, strategy: str) -> str:
