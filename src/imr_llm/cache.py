@@ -12,7 +12,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +26,7 @@ from pydantic import ValidationError
 from imr_llm.schema import Determination
 
 CACHE_ENV = "IMR_LLM_CACHE_DIR"
+log = logging.getLogger(__name__)
 
 
 class UnsafeCacheEntry(Exception):
@@ -79,12 +83,18 @@ class RecordCache:
 
     def __init__(self, directory: Path | str | None = None) -> None:
         self.directory = private_dir(Path(directory) if directory else default_cache_dir() / "records")
-        self._cache = diskcache.Cache(str(self.directory), disk=TextDisk)
+        try:
+            self._cache = diskcache.Cache(str(self.directory), disk=TextDisk)
+        except sqlite3.DatabaseError:  # the index file itself is damaged: set it aside, start empty
+            db = self.directory / diskcache.core.DBNAME
+            db.rename(db.with_name(f"{db.name}.corrupt-{os.getpid()}-{int(time.time())}"))
+            log.warning("record cache index in %s was unreadable; moved aside, starting empty", self.directory)
+            self._cache = diskcache.Cache(str(self.directory), disk=TextDisk)
 
     def get(self, key: str) -> Determination | None:
         try:
             raw = self._cache.get(key)
-        except (UnsafeCacheEntry, OSError, UnicodeDecodeError, ValueError):
+        except (UnsafeCacheEntry, OSError, UnicodeDecodeError, ValueError, sqlite3.Error):
             self.delete(key)
             return None
         if raw is None:
@@ -96,7 +106,12 @@ class RecordCache:
             return None
 
     def set(self, key: str, record: Determination) -> None:
-        self._cache.set(key, record.model_dump_json())
+        """Store a record; a cache that cannot be written (disk full, locked) costs a miss later,
+        never the record in hand."""
+        try:
+            self._cache.set(key, record.model_dump_json())
+        except (OSError, sqlite3.Error) as exc:
+            log.warning("could not write to the record cache in %s: %s", self.directory, type(exc).__name__)
 
     def delete(self, key: str) -> None:
         with contextlib.suppress(Exception):
