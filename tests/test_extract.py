@@ -2,7 +2,6 @@
 
 import asyncio
 import json
-import logging
 
 import pytest
 
@@ -152,19 +151,3 @@ def test_bad_input_is_refused_before_any_call(fake, letter, message):
     with pytest.raises(InvalidLetterError, match=message):
         run(fake, letter)
     assert fake.requests == []
-
-
-def test_logs_hold_no_letter_text_values_or_keys(fake, caplog):
-    """At INFO and above (the default is WARNING), a full run with a failed re-ask logs nothing private."""
-    caplog.set_level(logging.INFO)
-    bad = gold(NAME)
-    bad["items"][0]["decision"] = "approved"
-    fake.queue(completion(json.dumps(bad)), answer(), completion(json.dumps(bad)))
-    letter = sample(NAME)
-    run(fake, letter, api_key="sk-secret-key-123")
-    with pytest.raises(ExtractionError):
-        run(fake, letter, options=Options(retry=FAST, max_reasks=0, timeout=5))
-    logged = caplog.text
-    assert "sk-secret-key-123" not in logged
-    for phrase in ("police officer", "Acupuncture for the Cervical Spine", "jumping jacks", "approved"):
-        assert phrase not in logged
