@@ -22,6 +22,7 @@ import openai
 from imr_llm import batch
 from imr_llm.cache import RecordCache
 from imr_llm.errors import ImrLlmError
+from imr_llm.extract import check_letter, extract_result
 from imr_llm.sources import Letter, discover
 
 
@@ -109,7 +110,13 @@ def _eval(args: argparse.Namespace) -> int:
                   if run["ok"] else run["error"])  # fmt: skip
         print(f"{run['letter']}: {detail}", file=sys.stderr, flush=True)
 
-    report = evaluate_folders(args.samples, args.gold, on_letter=progress, **_model_kwargs(args))
+    def review_page(case, record) -> None:
+        from imr_llm import review
+
+        review.write(Path(args.review_dir) / f"{case.name}.html", case.text, record, title=case.name, gold=case.gold)
+
+    on_record = review_page if args.review_dir else None
+    report = evaluate_folders(args.samples, args.gold, on_letter=progress, on_record=on_record, **_model_kwargs(args))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
@@ -120,6 +127,22 @@ def _eval(args: argparse.Namespace) -> int:
     if args.fail_under is not None and headline < args.fail_under:
         print(f"field accuracy {headline:.3f} is under --fail-under {args.fail_under}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _review(args: argparse.Namespace) -> int:
+    from imr_llm import review
+    from imr_llm.schema import Determination
+
+    if not Path(args.letter).is_file():
+        print(f"imr-llm review: no such file: {args.letter}", file=sys.stderr)
+        return 2
+    [letter] = discover([args.letter])
+    text = check_letter(letter.read())
+    result = extract_result(text, **_model_kwargs(args))
+    gold = Determination.model_validate_json(Path(args.gold).read_text(encoding="utf-8")) if args.gold else None
+    path = review.write(args.out, text, result.determination, title=letter.id, gold=gold, note=result.summary())
+    print(f"wrote {path}")
     return 0
 
 
@@ -216,7 +239,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--fail-under", type=float, metavar="SCORE",
         help="exit 1 when field accuracy is below SCORE (failed letters count as misses, never crash the run)",
     )  # fmt: skip
+    ev.add_argument("--review-dir", help="also write a review page per letter, mismatches with gold marked")
     ev.set_defaults(run=_eval, eval_command=None)
+
+    rv = commands.add_parser("review", help="an HTML page: the letter with each value's source highlighted")
+    rv.add_argument("letter", help="letter .txt or .pdf")
+    _model_options(rv)
+    rv.add_argument("--out", required=True, help="HTML file to write")
+    rv.add_argument("--gold", help="a gold record (JSON) to mark disagreements against")
+    rv.set_defaults(run=_review)
     ev_commands = ev.add_subparsers(dest="eval_command")
     cmp = ev_commands.add_parser("compare", help="per-field deltas between two JSON reports")
     cmp.add_argument("a", help="baseline report.json")

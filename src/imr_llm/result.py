@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from pydantic import BaseModel
@@ -45,3 +46,12 @@ class ExtractionResult(BaseModel):
     attempts: int
     latency_s: float
     cache_hit: bool
+
+    def summary(self) -> str:
+        """One line: items, strategy, model, tokens, calls, seconds, and whether the cache answered."""
+        cost = f"{self.usage.total_tokens} tokens in {self.attempts} call(s) · {self.latency_s:.2f}s"
+        cached = " · cached" if self.cache_hit else ""
+        return f"{len(self.determination.items)} item(s) · {self.strategy} · {self.model} · {cost}{cached}"
+
+    def _repr_html_(self) -> str:
+        return f"<p>{html.escape(self.summary())}</p>{self.determination._repr_html_()}"

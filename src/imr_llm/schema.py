@@ -261,3 +261,9 @@ class Determination(DeterminationFields):
         default_factory=list,
         description="Paths of values that could not be found in (or derived from) the letter's text.",
     )
+
+    def _repr_html_(self) -> str:
+        """A table in notebooks: one row per field, its source and whether the letter holds it."""
+        from imr_llm.review import record_table
+
+        return record_table(self)

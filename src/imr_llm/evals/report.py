@@ -1,8 +1,20 @@
-"""Render eval reports (a dict from `run.evaluate`) as text or Markdown, and compare two."""
+"""Render eval reports (a dict from `run.evaluate`) as text, Markdown or HTML, and compare two."""
 
 from __future__ import annotations
 
+import html
 from typing import Any
+
+
+class Report(dict[str, Any]):
+    """An eval report: a plain JSON-able dict (`meta`, `summary`, `letters`) that shows itself
+    as a table in a notebook."""
+
+    def _repr_html_(self) -> str:
+        return to_html(self)
+
+    def __repr__(self) -> str:
+        return to_text(self)
 
 
 def _pct(value: float | None) -> str:
@@ -53,11 +65,8 @@ def to_markdown(report: dict[str, Any]) -> str:
 
 def compare(a: dict[str, Any], b: dict[str, Any]) -> str:
     """Per-field scores of A and B and the change B - A: the prompt-experiment loop."""
-    sa, sb = a["summary"], b["summary"]
-    keys = ["headline", "decision_accuracy", "item_f1"]
-    rows = [(k, sa[k], sb[k]) for k in keys]
-    rows += [(p, sa["per_field"].get(p), sb["per_field"].get(p)) for p in sa["per_field"] | sb["per_field"]]
-    width = max(len(r[0]) for r in rows)
+    rows = compare_rows(a, b)
+    width = max(len(r["field"]) for r in rows)
     lines = [
         *(
             f"{tag}: {m['model']} {m['strategy']} prompt {m['prompt']} ({m['prompt_sha256'][:12]})"
@@ -66,7 +75,28 @@ def compare(a: dict[str, Any], b: dict[str, Any]) -> str:
         "",
         f"{'field':<{width}}      A      B   B-A",
     ]
-    for path, x, y in rows:
-        delta = "" if x is None or y is None else f"{y - x:+.3f}"
-        lines.append(f"{path:<{width}}  {_pct(x):>5}  {_pct(y):>5}  {delta}")
+    for r in rows:
+        delta = "" if r["delta"] is None else f"{r['delta']:+.3f}"
+        lines.append(f"{r['field']:<{width}}  {_pct(r['A']):>5}  {_pct(r['B']):>5}  {delta}")
     return "\n".join(lines)
+
+
+def to_html(report: dict[str, Any]) -> str:
+    fields, letters = _rows(report)
+    head = "".join(f"<li>{html.escape(line)}</li>" for line in headline_lines(report))
+    table = "".join(f"<tr><td><code>{html.escape(p)}</code></td><td>{v}</td></tr>" for p, v in fields)
+    per_letter = "".join(f"<tr><td>{html.escape(n)}</td><td>{v}</td></tr>" for n, v in letters)
+    return (f"<ul>{head}</ul><table><tr><th>field</th><th>score</th></tr>{table}</table>"
+            f"<table><tr><th>letter</th><th>score</th></tr>{per_letter}</table>")  # fmt: skip
+
+
+def compare_rows(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per-field scores of A and B and B - A as rows (for a DataFrame or a plot)."""
+    sa, sb = a["summary"], b["summary"]
+    paths = ["headline", "decision_accuracy", "item_f1", *dict.fromkeys([*sa["per_field"], *sb["per_field"]])]
+    rows = []
+    for path in paths:
+        x = sa[path] if path in sa else sa["per_field"].get(path)
+        y = sb[path] if path in sb else sb["per_field"].get(path)
+        rows.append({"field": path, "A": x, "B": y, "delta": None if x is None or y is None else y - x})
+    return rows

@@ -12,10 +12,11 @@ from typing import Any
 from imr_llm import client as clients
 from imr_llm.errors import ImrLlmError
 from imr_llm.evals.dataset import Case, load
+from imr_llm.evals.report import Report
 from imr_llm.evals.score import LetterScore, score_letter, summarise
 from imr_llm.extract import DEFAULT_STRATEGY, Options, extract_result, model_name
 from imr_llm.prompts import Prompt, as_prompt
-from imr_llm.schema import SCHEMA_VERSION
+from imr_llm.schema import SCHEMA_VERSION, Determination
 
 
 def evaluate(
@@ -29,10 +30,12 @@ def evaluate(
     cache: bool | str | Path = True,
     options: Options | None = None,
     on_letter: Callable[[dict[str, Any]], None] | None = None,
-) -> dict[str, Any]:
+    on_record: Callable[[Case, Determination], None] | None = None,
+) -> Report:
     """Extract and score each case; a failed extraction scores as misses and is listed.
 
-    `on_letter` is called with each letter's run summary as it finishes (progress for long runs).
+    `on_letter` is called with each letter's run summary as it finishes (progress for long runs);
+    `on_record` with each case and its extracted record (e.g. to write review pages).
     """
     prompt = as_prompt(prompt)
     endpoint = clients.resolve(model, base_url, None, mode)
@@ -58,6 +61,8 @@ def evaluate(
                 on_letter(runs[-1])
             continue
         letters.append(score_letter(case.name, result.determination, case.gold))
+        if on_record:
+            on_record(case, result.determination)
         runs.append({
             "letter": case.name,
             "ok": True,
@@ -70,7 +75,7 @@ def evaluate(
             on_letter(runs[-1])
     summary = summarise(letters)
     done = [r for r in runs if r["ok"]]
-    return {
+    return Report({
         "meta": {
             "model": model_name(endpoint, strategy),
             "strategy": strategy,
@@ -89,9 +94,9 @@ def evaluate(
         },
         "summary": asdict(summary),
         "letters": [{**run, "score": letter.score} for run, letter in zip(runs, letters, strict=True)],
-    }
+    })  # fmt: skip
 
 
-def evaluate_folders(samples: Path | str, gold: Path | str, **kwargs: Any) -> dict[str, Any]:
+def evaluate_folders(samples: Path | str, gold: Path | str, **kwargs: Any) -> Report:
     """`evaluate` over a samples folder and a gold folder."""
     return evaluate(load(samples, gold), **kwargs)

@@ -167,6 +167,37 @@ def score_letter(name_: str, pred: Determination | None, gold: Determination, er
 
 
 @dataclass(frozen=True)
+class Difference:
+    """One field where a record and its gold label disagree (`score` below 1)."""
+
+    path: str
+    predicted: Any
+    expected: Any
+    score: float
+
+
+def differences(pred: Determination, gold: Determination) -> list[Difference]:
+    """Fields that disagree with gold, by the record's own paths (`items.<its index>.…`); a gold
+    item with no aligned prediction is reported as `items.missing.<gold index>`."""
+    g, p = gold.model_dump(mode="json"), pred.model_dump(mode="json")
+    found = [
+        Difference(path, _get(p, path), _get(g, path), score)
+        for path, compare in LETTER_FIELDS.items()
+        if (score := compare(_get(p, path), _get(g, path))) < 1
+    ]
+    matched = {gi: pi for pi, gi in align(p["items"], g["items"])}
+    for gi, item in enumerate(g["items"]):
+        if gi not in matched:
+            found.append(Difference(f"items.missing.{gi}", None, item["request"], 0.0))
+            continue
+        predicted = p["items"][matched[gi]]
+        for path, compare in ITEM_FIELDS.items():
+            if (score := compare(_get(predicted, path), _get(item, path))) < 1:
+                found.append(Difference(f"items.{matched[gi]}.{path}", _get(predicted, path), _get(item, path), score))
+    return found
+
+
+@dataclass(frozen=True)
 class Summary:
     """Aggregates over letters; `headline` is micro field accuracy with its 95% interval."""
 

@@ -1,0 +1,176 @@
+"""A review page: the letter with each extracted value's source highlighted, beside the record.
+
+One self-contained HTML file (inline style and script, a Content-Security-Policy that
+forbids any fetch), so it opens from disk or an email attachment with no network. Items
+are coloured by decision; values the model gave, values not found in the letter, and —
+when a gold record is given — disagreements with gold are marked. Clicking a row shows its
+words in the letter; clicking highlighted words shows their row.
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from imr_llm.evals.score import differences
+from imr_llm.schema import Determination, Evidence
+
+STYLE = """
+body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1d232a;background:#f6f7f9}
+header{padding:10px 18px;background:#243447;color:#fff}header h1{font-size:17px;margin:0}
+header p{margin:2px 0 0;font-size:12px;opacity:.85}
+main{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:14px;padding:14px}
+section{background:#fff;border:1px solid #d9dde3;border-radius:6px;padding:10px 12px;
+  overflow:auto;max-height:calc(100vh - 90px)}
+pre{white-space:pre-wrap;font:12.5px/1.5 ui-monospace,Menlo,monospace;margin:0}
+mark{border-radius:2px;padding:0 1px;cursor:pointer}
+mark.letter{background:#dbe7ff}mark.upheld{background:#ffe2b8}mark.overturned{background:#c9f2d0}
+mark.model{outline:1px dashed #7a4dd8}mark.focus,tr.focus td{box-shadow:0 0 0 2px #d12d5a inset;background:#ffd1de}
+table{border-collapse:collapse;width:100%;font-size:12.5px}
+td,th{border-bottom:1px solid #eceef1;padding:3px 6px;text-align:left;vertical-align:top}
+tr.item-head td{font-weight:600;padding-top:10px}tr.upheld td:first-child{border-left:4px solid #f0a030}
+tr.overturned td:first-child{border-left:4px solid #2e9e4c}
+.badge{font-size:11px;border-radius:8px;padding:0 6px;margin-left:4px;white-space:nowrap}
+.layout{background:#e7eef8}.model{background:#efe6ff}.ungrounded{background:#ffe5e5;color:#a00}
+.mismatch{background:#fff1c2;color:#7a5200}.legend span{margin-right:10px}
+"""
+
+SCRIPT = """
+const byId = id => document.getElementById(id);
+function focus(el){document.querySelectorAll('.focus').forEach(e=>e.classList.remove('focus'));
+  if(el){el.classList.add('focus');el.scrollIntoView({block:'center'});}}
+document.querySelectorAll('tr[data-mark]').forEach(tr=>tr.addEventListener('click',()=>{
+  focus(byId(tr.dataset.mark));tr.classList.add('focus');}));
+document.querySelectorAll('mark[data-row]').forEach(m=>m.addEventListener('click',()=>{
+  focus(byId(m.dataset.row));m.classList.add('focus');}));
+"""
+
+CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
+
+
+def _leaves(data: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """(path, value) for every field a person checks; lists of scalars stay one value."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield from _leaves(value, f"{prefix}.{key}" if prefix else key)
+    elif isinstance(data, list) and any(isinstance(v, dict) for v in data):
+        for i, value in enumerate(data):
+            yield from _leaves(value, f"{prefix}.{i}")
+    else:
+        yield prefix, data
+
+
+def _show(value: Any) -> str:
+    if value is None or value == []:
+        return "—"
+    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def _spans(record: Determination, text: str) -> list[Evidence]:
+    return [
+        e for e in record.evidence if e.start is not None and e.end is not None and 0 <= e.start < e.end <= len(text)
+    ]
+
+
+def _decision_class(path: str, record: Determination) -> str:
+    parts = path.split(".")
+    if parts[0] == "items" and len(parts) > 1 and parts[1].isdigit() and int(parts[1]) < len(record.items):
+        return record.items[int(parts[1])].decision.value
+    return "letter"
+
+
+def _row_for(path: str, record: Determination) -> str:
+    """The table row a span belongs to: its own field's, or the first field under it."""
+    leaves = [p for p, _ in _leaves(record.model_dump(mode="json", exclude={"evidence", "ungrounded"}))]
+    return "row-" + next((p for p in leaves if p == path or p.startswith(path + ".")), path)
+
+
+def _letter_html(text: str, record: Determination) -> str:
+    """The letter with a <mark> per evidence span; where spans overlap the innermost wins."""
+    spans = _spans(record, text)
+    rows = {e.path: _row_for(e.path, record) for e in spans}
+    cuts = sorted({0, len(text), *(e.start for e in spans), *(e.end for e in spans)})  # type: ignore[misc]
+    out, opened = [], set()
+    for a, b in itertools.pairwise(cuts):
+        covering = [(e.end - e.start, n, e) for n, e in enumerate(spans) if e.start <= a and b <= e.end]  # type: ignore[operator]
+        chunk = html.escape(text[a:b])
+        if not covering:
+            out.append(chunk)
+            continue
+        _, n, e = min(covering, key=lambda c: (c[0], c[1]))
+        anchor = f' id="ev-{n}"' if n not in opened else ""
+        opened.add(n)
+        classes = f"{_decision_class(e.path, record)} {e.source}"
+        out.append(
+            f'<mark{anchor} class="{classes}" data-path="{e.path}" data-start="{e.start}" data-end="{e.end}" '
+            f'data-row="{html.escape(rows[e.path])}" title="{html.escape(e.path)}">{chunk}</mark>'
+        )
+    return "".join(out)
+
+
+def record_table(record: Determination, text: str | None = None, gold: Determination | None = None) -> str:
+    """The record as an HTML table: one row per field, with source, grounding and gold marks."""
+    spans = {e.path: n for n, e in enumerate(_spans(record, text))} if text is not None else {}
+    sources = {e.path: e.source for e in record.evidence}
+    wrong = {d.path: d for d in differences(record, gold)} if gold is not None else {}
+    rows, current_item = [], None
+    for path, value in _leaves(record.model_dump(mode="json", exclude={"evidence", "ungrounded"})):
+        parts = path.split(".")
+        if parts[0] == "items" and parts[1] != current_item:
+            current_item = parts[1]
+            item = record.items[int(current_item)]
+            rows.append(f'<tr class="item-head {item.decision.value}"><td colspan="2">Item {int(current_item) + 1}: '
+                        f"{html.escape(item.request)} — {item.decision.value.title()}</td></tr>")  # fmt: skip
+        owner = next((p for p in (path, ".".join(parts[:-1]), ".".join(parts[:-2])) if p in sources), None)
+        badges = []
+        if owner is not None:
+            badges.append(f'<span class="badge {sources[owner]}">{sources[owner]}</span>')
+        if any(path == u or path.startswith(u + ".") or u.startswith(path + ".") for u in record.ungrounded):
+            badges.append('<span class="badge ungrounded">not in letter</span>')
+        if path in wrong:
+            badges.append(f'<span class="badge mismatch">gold: {html.escape(_show(wrong[path].expected))}</span>')
+        mark = spans.get(path, spans.get(owner)) if owner else spans.get(path)
+        link = f' data-mark="ev-{mark}"' if mark is not None else ""
+        css = _decision_class(path, record) if parts[0] == "items" else "letter"
+        rows.append(f'<tr id="row-{html.escape(path)}" class="{css}"{link}><td><code>{html.escape(path)}</code></td>'
+                    f"<td>{html.escape(_show(value))}{''.join(badges)}</td></tr>")  # fmt: skip
+    missing = [d for d in wrong.values() if d.path.startswith("items.missing.")]
+    rows += [
+        f'<tr class="mismatch"><td>gold item missed</td><td>{html.escape(str(d.expected))}</td></tr>' for d in missing
+    ]
+    return f"<table><thead><tr><th>field</th><th>value</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def render(text: str, record: Determination, *, title: str = "IMR letter", gold: Determination | None = None,
+           note: str = "") -> str:  # fmt: skip
+    """The review page for one letter and its record (and gold record, if any)."""
+    wrong = len(differences(record, gold)) if gold is not None else None
+    summary = f"{len(record.items)} item(s) · {len(record.ungrounded)} value(s) not found in the letter"
+    summary += (f" · {wrong} disagreement(s) with gold" if wrong is not None else "") + (f" · {note}" if note else "")
+    legend = ('<p class="legend"><span><mark class="letter">letter field</mark></span><span><mark class="upheld">'
+              'upheld item</mark></span><span><mark class="overturned">overturned item</mark></span><span><mark '
+              'class="letter model">from the model</mark></span></p>')  # fmt: skip
+    data = json.dumps([e.model_dump() for e in _spans(record, text)]).replace("</", "<\\/")
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="{CSP}">
+<meta name="viewport" content="width=device-width,initial-scale=1"><title>{html.escape(title)}</title>
+<style>{STYLE}</style></head>
+<body><header><h1>{html.escape(title)}</h1><p>{html.escape(summary)}</p></header>
+<main><section aria-label="letter">{legend}<pre id="letter">{_letter_html(text, record)}</pre></section>
+<section aria-label="record">{record_table(record, text, gold)}</section></main>
+<script type="application/json" id="evidence">{data}</script>
+<script>{SCRIPT}</script></body></html>
+"""
+
+
+def write(path: str | Path, text: str, record: Determination, **kwargs: Any) -> Path:
+    """Write the review page; the file holds the letter, so it is made readable by its owner only."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render(text, record, **kwargs), encoding="utf-8")
+    path.chmod(0o600)
+    return path

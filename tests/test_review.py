@@ -1,0 +1,102 @@
+"""The review page: self-contained HTML, checked as a page and in a real headless Chromium."""
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import gold, sample
+from imr_llm import Determination, extract_result
+from imr_llm.review import render, write
+
+NAME = "004_6c580757ad27c254"
+OUTPUT = Path(os.environ.get("IMR_LLM_TEST_OUTPUT", Path(__file__).resolve().parents[1] / "test-output"))
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+
+
+def page_parts(text: str | None = None) -> tuple[str, Determination, Determination]:
+    text = text or sample(NAME)
+    record = extract_result(text, strategy="rules", cache=False).determination
+    expected = gold(NAME)
+    expected["items"][1]["treatment"]["quantity"] = 120  # a disagreement the page must show
+    return text, record, Determination.model_validate(expected)
+
+
+def test_page_is_self_contained_and_escapes_the_letter() -> None:
+    hostile = sample(NAME).replace("CLINICAL CASE SUMMARY", "CLINICAL CASE SUMMARY <script>alert(1)</script>", 1)
+    text, record, expected = page_parts(hostile)
+    page = render(text, record, gold=expected, title="<b>004</b>")
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "&lt;b&gt;004&lt;/b&gt;" in page
+    assert "default-src 'none'" in page  # the page may fetch nothing
+    assert not re.search(r"""(?:src|href)=["']?(?:https?:)?//""", page)
+    page = render(*page_parts()[:2], gold=page_parts()[2])
+    assert "gold: 120" in page and "1 disagreement(s) with gold" in page
+    spans = json.loads(re.search(r'<script type="application/json" id="evidence">(.*?)</script>', page, re.S)[1])
+    assert {s["path"] for s in spans} >= {f"items.{i}.rationale" for i in range(4)}
+
+
+def chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def test_review_page_in_headless_chromium(tmp_path: Path) -> None:
+    browser_path = chromium()
+    if browser_path is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must install Debian's chromium (see .ci/run)")
+        pytest.skip("Debian's chromium is not installed: apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    text, record, expected = page_parts()
+    page_file = write(tmp_path / "review.html", text, record, gold=expected, title=NAME)
+    problems: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=browser_path, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.on("request", lambda r: problems.append(r.url) if not r.url.startswith("file:") else None)
+        page.goto(page_file.as_uri())
+        marks = page.evaluate(
+            """() => {
+              const pre = document.getElementById('letter');
+              const walker = document.createTreeWalker(pre, NodeFilter.SHOW_TEXT);
+              const out = []; let offset = 0, node;
+              while ((node = walker.nextNode())) {
+                const mark = node.parentElement.closest('mark');
+                if (mark) out.push({offset, text: node.data, start: +mark.dataset.start,
+                                    end: +mark.dataset.end, path: mark.dataset.path, cls: mark.className});
+                offset += node.data.length;
+              }
+              return {marks: out, total: offset};
+            }"""
+        )
+        assert marks["total"] == len(text)  # the page shows the letter, every character
+        covered = set()
+        for m in marks["marks"]:  # each highlight sits where its span says
+            assert m["start"] <= m["offset"] and m["offset"] + len(m["text"]) <= m["end"]
+            assert text[m["offset"] : m["offset"] + len(m["text"])] == m["text"]
+            covered.update(range(m["offset"], m["offset"] + len(m["text"])))
+        for e in (e for e in record.evidence if e.start is not None):
+            assert set(range(e.start, e.end)) <= covered, e.path  # and every span is highlighted
+        decisions = {
+            m["path"].split(".")[1]: m["cls"].split()[0] for m in marks["marks"] if m["path"].startswith("items.")
+        }
+        assert decisions == {str(i): item.decision.value for i, item in enumerate(record.items)}
+
+        row = page.locator('tr[id="row-items.2.rationale"]')
+        row.click()
+        focused = page.locator("mark.focus")
+        assert focused.count() == 1 and focused.get_attribute("data-path") == "items.2.rationale"
+        assert focused.is_visible() and focused.bounding_box()["y"] < 900
+        assert page.locator(".badge.mismatch").first.inner_text() == "gold: 120"
+        OUTPUT.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=OUTPUT / "review.png")
+        browser.close()
+    assert problems == []
+    assert (OUTPUT / "review.png").stat().st_size > 10_000
