@@ -9,6 +9,7 @@ block). Each user text names its input as `$letter` (write `$$` for a literal do
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass
 from importlib import resources
@@ -48,7 +49,12 @@ class Prompt:
 
     @classmethod
     def from_strings(cls, system: str, user: str, name: str = "inline") -> Prompt:
+        """A prompt written inline, e.g. in a notebook; `user` must contain `$letter`."""
         return cls(name=name, system=system, user=user)
+
+    def replace(self, **changes: str) -> Prompt:
+        """A copy with some parts changed (`system=…`, `user=…`, `name=…`), checked like any prompt."""
+        return dataclasses.replace(self, **changes)
 
     @classmethod
     def load(cls, name_or_path: str | Path = DEFAULT_PROMPT) -> Prompt:
