@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from imr_llm import extract_many, layout
-from imr_llm.batch import extract_one
+from imr_llm.batch import Tally, extract_one
 from imr_llm.embedded import default_server
 from imr_llm.sources import discover
 
@@ -75,17 +75,15 @@ def server_peak_mb() -> float:
     return 0.0
 
 
-def run(folder: Path, concurrency: int, cache: Path, **kwargs) -> dict:
+def run(folder: Path, concurrency: int, cache: Path | None, **kwargs) -> dict:
+    """One batch into a fresh output file; outcomes are tallied as they stream, not kept."""
     out = Path(tempfile.mkdtemp(prefix="imr-bench-out-")) / "results.jsonl"
-    started = time.perf_counter()
-    outcomes = list(extract_many([folder], concurrency=concurrency, out=out, cache=cache, **kwargs))
-    seconds = time.perf_counter() - started
-    ok = [o.result for o in outcomes if o.result is not None]
-    return {
-        "letters": len(outcomes), "failed": len(outcomes) - len(ok), "seconds": seconds,
-        "per_min": 60 * len(outcomes) / seconds, "calls": sum(r.attempts for r in ok),
-        "tokens": sum(r.usage.total_tokens for r in ok), "cached": sum(r.cache_hit for r in ok),
-    }  # fmt: skip
+    tally = Tally()
+    for outcome in extract_many([folder], concurrency=concurrency, out=out, cache=cache, **kwargs):
+        tally.add(outcome)
+    n = tally.ok + tally.failed
+    return {"letters": n, "failed": tally.failed, "seconds": tally.seconds, "per_min": tally.per_minute,
+            "calls": tally.calls, "tokens": tally.usage.total_tokens, "cached": tally.cache_hits}  # fmt: skip
 
 
 def show(label: str, r: dict) -> None:
