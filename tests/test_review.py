@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import GOLD as GOLD_DIR
+from conftest import SAMPLES as SAMPLES_DIR
 from conftest import gold, sample
 from imr_llm import Determination, extract_result
 from imr_llm.review import render, write
@@ -100,3 +102,15 @@ def test_review_page_in_headless_chromium(tmp_path: Path) -> None:
         browser.close()
     assert problems == []
     assert (OUTPUT / "review.png").stat().st_size > 10_000
+
+
+def test_records_results_and_reports_render_as_tables_in_a_notebook() -> None:
+    from imr_llm.evals.dataset import load
+    from imr_llm.evals.run import evaluate
+
+    result = extract_result(sample(NAME), strategy="rules", cache=False)
+    html = result._repr_html_()
+    assert "4 item(s) · rules" in html and 'id="row-items.3.request"' in html and "<mark" not in html
+    report = evaluate(load(SAMPLES_DIR, GOLD_DIR)[:2], strategy="rules", cache=False)
+    assert "field accuracy (micro) 1.000" in report._repr_html_() and "field accuracy" in repr(report)
+    assert json.loads(json.dumps(report))["summary"]["headline"] == 1.0  # still plain JSON data

@@ -207,10 +207,14 @@ class _Sink:
                 log.close()
 
 
-def _letters(inputs: Iterable[str | Path | Letter]) -> list[Letter]:
+def _todo(
+    inputs: Iterable[str | Path | Letter], out: str | Path | None, errors: str | Path | None, retry_failed: bool
+) -> tuple[list[Letter], Path | str | None]:
+    """The letters a run does, and its errors file (by default beside `out`)."""
     items = list(inputs)
-    given = [x for x in items if isinstance(x, Letter)]
-    return given + discover(x for x in items if not isinstance(x, Letter))
+    letters = [x for x in items if isinstance(x, Letter)] + discover(x for x in items if not isinstance(x, Letter))
+    errors = errors or (errors_path(out) if out else None)
+    return plan(letters, out, errors, retry_failed).todo, errors
 
 
 def extract_many(
@@ -229,8 +233,7 @@ def extract_many(
     `retry_failed` only the recorded failures are tried again. Other keyword arguments go to
     `extract_result` (model, base_url, strategy, cache, options …).
     """
-    errors = errors or (errors_path(out) if out else None)
-    todo = plan(_letters(inputs), out, errors, retry_failed).todo
+    todo, errors = _todo(inputs, out, errors, retry_failed)
     yield from run(todo, concurrency=concurrency, out=out, errors=errors, **kwargs)
 
 
@@ -280,8 +283,7 @@ async def aextract_many(
     **kwargs: Any,
 ) -> AsyncIterator[Outcome]:
     """Async `extract_many` (same arguments): an async iterator of outcomes as they finish."""
-    errors = errors or (errors_path(out) if out else None)
-    todo = plan(_letters(inputs), out, errors, retry_failed).todo
+    todo, errors = _todo(inputs, out, errors, retry_failed)
     sink = _Sink(out, errors)
     gate = asyncio.Semaphore(concurrency)
 
