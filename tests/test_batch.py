@@ -180,7 +180,7 @@ def _cli(*args: str) -> subprocess.Popen:
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT])
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
 def test_killed_run_leaves_whole_lines_and_a_rerun_finishes(tmp_path: Path, fake, how: signal.Signals) -> None:
     letters = tmp_path / "letters"
     letters.mkdir()
