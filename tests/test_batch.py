@@ -154,6 +154,21 @@ def test_async_form_gives_the_same_records(corpus: Path) -> None:
     assert all(fields(o.result.determination) == gold(o.letter.id[:-4]) for o in outcomes)
 
 
+def test_async_form_keeps_to_the_concurrency_bound(tmp_path: Path, fake) -> None:
+    for n in range(6):
+        shutil.copy(SAMPLES / f"{NAMES[n % 5]}.txt", tmp_path / f"{n}.txt")
+    fake.queue(slow(gold_reply, 0.3))
+
+    async def collect() -> list:
+        letters = aextract_many([tmp_path], concurrency=2, model="m", base_url=fake.base_url, strategy="whole",
+                                cache=False, out=tmp_path / "out" / "r.jsonl")  # fmt: skip
+        return [o async for o in letters]
+
+    outcomes = asyncio.run(collect())
+    assert len(outcomes) == 6 and all(o.ok for o in outcomes) and fake.peak == 2
+    assert len((tmp_path / "out" / "r.jsonl").read_text().splitlines()) == 6
+
+
 def test_a_torn_last_line_is_cut_off_and_redone(corpus: Path, tmp_path: Path) -> None:
     out = tmp_path / "results.jsonl"
     list(extract_many([corpus / "pdf"], out=out, strategy="rules", cache=False))

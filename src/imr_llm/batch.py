@@ -283,20 +283,32 @@ async def aextract_many(
     **kwargs: Any,
 ) -> AsyncIterator[Outcome]:
     """Async `extract_many` (same arguments): an async iterator of outcomes as they finish."""
+    if concurrency < 1:
+        raise ValueError("concurrency must be at least 1")
     todo, errors = _todo(inputs, out, errors, retry_failed)
     sink = _Sink(out, errors)
-    gate = asyncio.Semaphore(concurrency)
+    pending = iter(todo)
+    running: set[asyncio.Task[Outcome]] = set()
 
     async def one(letter: Letter) -> Outcome:
-        async with gate:
-            return sink(await asyncio.to_thread(extract_one, letter, **kwargs))
+        return sink(await asyncio.to_thread(extract_one, letter, **kwargs))
 
-    tasks = [asyncio.ensure_future(one(letter)) for letter in todo]
+    def top_up() -> None:  # at most `concurrency` letters in flight, whatever the corpus size
+        for letter in pending:
+            running.add(asyncio.ensure_future(one(letter)))
+            if len(running) >= concurrency:
+                break
+
     try:
-        for next_done in asyncio.as_completed(tasks):
-            yield await next_done
+        top_up()
+        while running:
+            finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            running.difference_update(finished)
+            top_up()
+            for task in finished:
+                yield task.result()
     finally:
-        for task in tasks:
+        for task in running:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*running, return_exceptions=True)
         sink.close()
