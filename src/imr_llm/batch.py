@@ -207,14 +207,15 @@ class _Sink:
                 log.close()
 
 
-def _todo(
+def prepare(
     inputs: Iterable[str | Path | Letter], out: str | Path | None, errors: str | Path | None, retry_failed: bool
-) -> tuple[list[Letter], Path | str | None]:
-    """The letters a run does, and its errors file (by default beside `out`)."""
+) -> tuple[Plan, Path | str | None]:
+    """A run's plan over `inputs` (letters, or paths to find them under) and its errors file
+    (by default beside `out`)."""
     items = list(inputs)
     letters = [x for x in items if isinstance(x, Letter)] + discover(x for x in items if not isinstance(x, Letter))
     errors = errors or (errors_path(out) if out else None)
-    return plan(letters, out, errors, retry_failed).todo, errors
+    return plan(letters, out, errors, retry_failed), errors
 
 
 def extract_many(
@@ -233,8 +234,8 @@ def extract_many(
     `retry_failed` only the recorded failures are tried again. Other keyword arguments go to
     `extract_result` (model, base_url, strategy, cache, options …).
     """
-    todo, errors = _todo(inputs, out, errors, retry_failed)
-    yield from run(todo, concurrency=concurrency, out=out, errors=errors, **kwargs)
+    todo, errors = prepare(inputs, out, errors, retry_failed)
+    yield from run(todo.todo, concurrency=concurrency, out=out, errors=errors, **kwargs)
 
 
 def run(
@@ -285,9 +286,9 @@ async def aextract_many(
     """Async `extract_many` (same arguments): an async iterator of outcomes as they finish."""
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
-    todo, errors = _todo(inputs, out, errors, retry_failed)
+    todo, errors = prepare(inputs, out, errors, retry_failed)
     sink = _Sink(out, errors)
-    pending = iter(todo)
+    pending = iter(todo.todo)
     running: set[asyncio.Task[Outcome]] = set()
 
     async def one(letter: Letter) -> Outcome:

@@ -55,13 +55,8 @@ def _extract_one(letter: Letter, args: argparse.Namespace) -> int:
     if outcome.result is None:
         print(f"{letter.id}: failed: {type(outcome.error).__name__}: {outcome.error}", file=sys.stderr)
         return 1
-    r, u = outcome.result, outcome.result.usage
-    print(
-        f"{letter.id}: {len(r.determination.items)} item(s), {u.total_tokens} tokens, "
-        f"{r.attempts} call(s), {r.latency_s:.1f}s" + (", cached" if r.cache_hit else ""),
-        file=sys.stderr,
-    )
-    print(json.dumps(r.determination.model_dump(mode="json"), indent=2))
+    print(f"{letter.id}: {outcome.result.summary()}", file=sys.stderr)
+    print(json.dumps(outcome.result.determination.model_dump(mode="json"), indent=2))
     return 0
 
 
@@ -69,8 +64,7 @@ def _extract_batch(letters: list[Letter], args: argparse.Namespace) -> int:
     """Many letters: rows streamed to --out (resumable) or stdout, a progress bar on stderr."""
     from tqdm import tqdm
 
-    errors = args.errors or (batch.errors_path(args.out) if args.out else None)
-    todo = batch.plan(letters, args.out, errors, args.retry_failed)
+    todo, errors = batch.prepare(letters, args.out, args.errors, args.retry_failed)
     say = (lambda _: None) if args.quiet else (lambda text: tqdm.write(text, file=sys.stderr))
     if todo.done or todo.failed_before:
         say(f"resuming: {todo.done} letter(s) already in {args.out}, {todo.failed_before} earlier failure(s) skipped"

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from imr_llm.evals.score import differences
+from imr_llm.evals.score import Difference, differences
 from imr_llm.schema import Determination, Evidence
 
 STYLE = """
@@ -83,16 +83,19 @@ def _decision_class(path: str, record: Determination) -> str:
     return "letter"
 
 
-def _row_for(path: str, record: Determination) -> str:
+def _fields(record: Determination) -> list[tuple[str, Any]]:
+    """The record's checkable fields as (path, value), in table order."""
+    return list(_leaves(record.model_dump(mode="json", exclude={"evidence", "ungrounded"})))
+
+
+def _row_for(path: str, fields: list[tuple[str, Any]]) -> str:
     """The table row a span belongs to: its own field's, or the first field under it."""
-    leaves = [p for p, _ in _leaves(record.model_dump(mode="json", exclude={"evidence", "ungrounded"}))]
-    return "row-" + next((p for p in leaves if p == path or p.startswith(path + ".")), path)
+    return "row-" + next((p for p, _ in fields if p == path or p.startswith(path + ".")), path)
 
 
-def _letter_html(text: str, record: Determination) -> str:
+def _letter_html(text: str, record: Determination, spans: list[Evidence], fields: list[tuple[str, Any]]) -> str:
     """The letter with a <mark> per evidence span; where spans overlap the innermost wins."""
-    spans = _spans(record, text)
-    rows = {e.path: _row_for(e.path, record) for e in spans}
+    rows = {e.path: _row_for(e.path, fields) for e in spans}
     cuts = sorted({0, len(text), *(e.start for e in spans), *(e.end for e in spans)})  # type: ignore[misc]
     out, opened = [], set()
     for a, b in itertools.pairwise(cuts):
@@ -114,11 +117,18 @@ def _letter_html(text: str, record: Determination) -> str:
 
 def record_table(record: Determination, text: str | None = None, gold: Determination | None = None) -> str:
     """The record as an HTML table: one row per field, with source, grounding and gold marks."""
-    spans = {e.path: n for n, e in enumerate(_spans(record, text))} if text is not None else {}
+    spans = _spans(record, text) if text is not None else []
+    return _table(record, _fields(record), spans, differences(record, gold) if gold is not None else [])
+
+
+def _table(
+    record: Determination, fields: list[tuple[str, Any]], span_list: list[Evidence], differing: list[Difference]
+) -> str:
+    spans = {e.path: n for n, e in enumerate(span_list)}
     sources = {e.path: e.source for e in record.evidence}
-    wrong = {d.path: d for d in differences(record, gold)} if gold is not None else {}
+    wrong = {d.path: d for d in differing}
     rows, current_item = [], None
-    for path, value in _leaves(record.model_dump(mode="json", exclude={"evidence", "ungrounded"})):
+    for path, value in fields:
         parts = path.split(".")
         if parts[0] == "items" and parts[1] != current_item:
             current_item = parts[1]
@@ -148,20 +158,22 @@ def record_table(record: Determination, text: str | None = None, gold: Determina
 def render(text: str, record: Determination, *, title: str = "IMR letter", gold: Determination | None = None,
            note: str = "") -> str:  # fmt: skip
     """The review page for one letter and its record (and gold record, if any)."""
-    wrong = len(differences(record, gold)) if gold is not None else None
+    fields, spans = _fields(record), _spans(record, text)
+    wrong = differences(record, gold) if gold is not None else None
     summary = f"{len(record.items)} item(s) · {len(record.ungrounded)} value(s) not found in the letter"
-    summary += (f" · {wrong} disagreement(s) with gold" if wrong is not None else "") + (f" · {note}" if note else "")
+    summary += f" · {len(wrong)} disagreement(s) with gold" if wrong is not None else ""
+    summary += f" · {note}" if note else ""
     legend = ('<p class="legend"><span><mark class="letter">letter field</mark></span><span><mark class="upheld">'
               'upheld item</mark></span><span><mark class="overturned">overturned item</mark></span><span><mark '
               'class="letter model">from the model</mark></span></p>')  # fmt: skip
-    data = json.dumps([e.model_dump() for e in _spans(record, text)]).replace("</", "<\\/")
+    data = json.dumps([e.model_dump() for e in spans]).replace("</", "<\\/")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="{CSP}">
 <meta name="viewport" content="width=device-width,initial-scale=1"><title>{html.escape(title)}</title>
 <style>{STYLE}</style></head>
 <body><header><h1>{html.escape(title)}</h1><p>{html.escape(summary)}</p></header>
-<main><section aria-label="letter">{legend}<pre id="letter">{_letter_html(text, record)}</pre></section>
-<section aria-label="record">{record_table(record, text, gold)}</section></main>
+<main><section aria-label="letter">{legend}<pre id="letter">{_letter_html(text, record, spans, fields)}</pre></section>
+<section aria-label="record">{_table(record, fields, spans, wrong or [])}</section></main>
 <script type="application/json" id="evidence">{data}</script>
 <script>{SCRIPT}</script></body></html>
 """
