@@ -190,9 +190,15 @@ def test_jsonl_log_writes_whole_lines_from_many_threads(tmp_path: Path) -> None:
     assert sorted(int(r["id"]) for r in rows) == list(range(64))
 
 
+def _foreground() -> None:
+    """Ctrl-C as in a terminal: a background job of a non-interactive shell (CI, nohup … &)
+    inherits SIGINT ignored, and Python then never raises KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _cli(*args: str) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "imr_llm.cli", *args]
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_foreground)
 
 
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
