@@ -12,6 +12,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from fake_server import FakeOpenAI, Reply, completion, error
 from imr_llm import Options, RetryPolicy, extract_result
+from imr_llm.schema import NOT_LABELS
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "evals" / "samples"
@@ -28,7 +29,7 @@ def gold(name: str) -> dict:
 
 def fields(record) -> dict:
     """A record's labeled fields as JSON data (evidence is not part of a gold label)."""
-    return record.model_dump(mode="json", exclude={"evidence", "ungrounded"})
+    return record.model_dump(mode="json", exclude=set(NOT_LABELS))
 
 
 @pytest.fixture(autouse=True)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from imr_llm.evals.score import Difference, differences
-from imr_llm.schema import Determination, Evidence
+from imr_llm.schema import NOT_LABELS, Determination, Evidence
 
 STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1d232a;background:#f6f7f9}
@@ -85,7 +85,7 @@ def _decision_class(path: str, record: Determination) -> str:
 
 def _fields(record: Determination) -> list[tuple[str, Any]]:
     """The record's checkable fields as (path, value), in table order."""
-    return list(_leaves(record.model_dump(mode="json", exclude={"evidence", "ungrounded"})))
+    return list(_leaves(record.model_dump(mode="json", exclude=set(NOT_LABELS))))
 
 
 def _row_for(path: str, fields: list[tuple[str, Any]]) -> str:

@@ -20,7 +20,9 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 
 from imr_llm import normalize
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+NOT_LABELS = frozenset({"evidence", "ungrounded", "rejected", "needs_review"})
+"""Fields that describe how a record was made, not what the letter says: never in gold, never scored."""
 
 
 class Decision(str, Enum):
@@ -260,6 +262,16 @@ class Determination(DeterminationFields):
     ungrounded: list[str] = Field(
         default_factory=list,
         description="Paths of values that could not be found in (or derived from) the letter's text.",
+    )
+    rejected: list[str] = Field(
+        default_factory=list,
+        description="Paths whose value as written failed validation (an impossible date, age or page, more "
+        "entries than the field holds): left empty rather than guessed, so the rest of the letter is kept.",
+    )
+    needs_review: list[str] = Field(
+        default_factory=list,
+        description="Why a person should check this record (the letter's layout was inconsistent, a value was "
+        "rejected …); empty for a record nothing casts doubt on. Filter on it before counting.",
     )
 
     def _repr_html_(self) -> str:
