@@ -32,6 +32,11 @@ def fields(record) -> dict:
     return record.model_dump(mode="json", exclude=set(NOT_LABELS))
 
 
+def labelled(data: dict) -> dict:
+    """A record read back as JSON data, without the fields that are not labels."""
+    return {k: v for k, v in data.items() if k not in NOT_LABELS}
+
+
 @pytest.fixture(autouse=True)
 def _no_ambient_config(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never pick up a developer's keys or endpoints. Record caches are always passed

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from conftest import NAME, SAMPLES, answer, fields, gold, sample
+from conftest import NAME, SAMPLES, answer, fields, gold, labelled, sample
 from conftest import run_fake as run
 from fake_server import completion
 from imr_llm import InvalidLetterError, extract_result
@@ -76,7 +76,7 @@ def test_cli_batch_of_bad_letters_records_each_and_shows_no_traceback(bad_folder
 
 
 def fields_of(row: dict) -> dict:
-    return {k: v for k, v in row["determination"].items() if k not in ("evidence", "ungrounded")}
+    return labelled(row["determination"])
 
 
 @pytest.mark.parametrize("strategy", ["per_item", "rules", "whole"])

