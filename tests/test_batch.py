@@ -201,13 +201,17 @@ def _cli(*args: str) -> subprocess.Popen:
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_foreground)
 
 
-@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
+KILLS = [signal.SIGKILL, signal.SIGINT, signal.SIGTERM]
+
+
+@pytest.mark.parametrize("how", KILLS, ids=[k.name for k in KILLS])
 def test_killed_run_leaves_whole_lines_and_a_rerun_finishes(tmp_path: Path, fake, how: signal.Signals) -> None:
     letters = tmp_path / "letters"
     letters.mkdir()
     for n in range(12):
         shutil.copy(SAMPLES / f"{NAMES[n % 5]}.txt", letters / f"{n:02d}.txt")
-    fake.queue(slow(gold_reply, 0.4))
+    # Four quick answers, then a model that takes 30 s: the stop comes while letters are in flight.
+    fake.queue(*[slow(gold_reply, 0.4)] * 4, slow(gold_reply, 30))
     out = tmp_path / "results.jsonl"
     args = [str(letters), "--out", str(out), "--model", "m", "--base-url", fake.base_url,
             "--strategy", "whole", "--no-cache", "--concurrency", "2", "--quiet"]  # fmt: skip
@@ -216,12 +220,15 @@ def test_killed_run_leaves_whole_lines_and_a_rerun_finishes(tmp_path: Path, fake
     while len(list(read_rows(out))) < 3 and time.monotonic() < deadline:
         time.sleep(0.05)
     os.kill(proc.pid, how)
+    stopped = time.monotonic()
     _, err = proc.communicate(timeout=60)
     assert "Traceback" not in err
-    if how == signal.SIGINT:
-        assert proc.returncode == 130
+    if how != signal.SIGKILL:  # stopped cleanly, promptly, with the shell's status
+        assert proc.returncode == 128 + how, err
+        assert time.monotonic() - stopped < 5
     rows = [json.loads(line) for line in out.read_text().splitlines()]  # nothing torn
     assert 3 <= len(rows) < 12
+    fake.replies[:] = [slow(gold_reply, 0.05)]
     proc = _cli("extract", *args)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err

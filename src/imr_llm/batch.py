@@ -69,7 +69,7 @@ class JsonlLog:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)  # rows hold medical data
+        self._fd: int | None = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)  # medical data
         self._lock = threading.Lock()
         self._cut_torn_tail()
 
@@ -89,14 +89,22 @@ class JsonlLog:
         os.truncate(self.path, 0)
 
     def write(self, row: dict[str, Any]) -> None:
+        """Append one line; after `close` (a run interrupted while letters were in flight) nothing."""
         data = (json.dumps(row, ensure_ascii=False) + "\n").encode()
         with self._lock:
+            if self._fd is None:
+                return
             view = memoryview(data)
             while view:
                 view = view[os.write(self._fd, view) :]
 
     def close(self) -> None:
-        os.close(self._fd)
+        """Close once the line being written (if any) is complete; later writes are dropped, never sent
+        to whatever file reuses the descriptor."""
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
 
     def __enter__(self) -> JsonlLog:
         return self
@@ -260,6 +268,7 @@ def run(
             if len(in_flight) >= 2 * concurrency:
                 break
 
+    interrupted = False
     try:
         top_up()
         while in_flight:
@@ -268,9 +277,15 @@ def run(
             top_up()
             for future in finished:
                 yield future.result()
+    except BaseException as exc:
+        interrupted = not isinstance(exc, GeneratorExit)
+        raise
     finally:
-        # On an interrupt, letters already sent finish and are written; unsent ones are not started.
-        pool.shutdown(wait=True, cancel_futures=True)
+        # The caller stopped iterating: letters in flight finish and are written. An interrupt
+        # (Ctrl-C, SIGTERM) stops now: the line being written is finished, letters in flight are
+        # abandoned unwritten (a rerun does them; a record that completes anyway is in the cache).
+        # Unsent letters are never started.
+        pool.shutdown(wait=not interrupted, cancel_futures=True)
         sink.close()
 
 

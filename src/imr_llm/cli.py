@@ -13,7 +13,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -281,13 +283,39 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (kill, timeout, systemd, job schedulers), handled exactly like Ctrl-C."""
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    raise Terminated
+
+
+def _interrupted(exc: KeyboardInterrupt) -> int:
+    """Stop now: the batch has already finished the line it was writing and closed its files;
+    the embedded server is stopped (and not restarted by a request still in flight); the exit
+    status is the shell's convention, 128 + the signal."""
+    from imr_llm.embedded import default_server
+
+    default_server.close()
+    signum = signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT
+    print("terminated" if signum == signal.SIGTERM else "interrupted", file=sys.stderr)
+    code = 128 + signum
+    if threading.active_count() > 1:  # letters abandoned in flight: their threads are not waited for
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
     try:
         return args.run(args)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        return _interrupted(exc)
     except (ImrLlmError, OSError, openai.OpenAIError) as exc:  # a message a user can act on, not a traceback
         print(f"imr-llm {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1

@@ -141,7 +141,7 @@ class EmbeddedServer:
         self._lifeline: int | None = None  # write end of the pipe the child watches
         self._base_url: str | None = None
         self._log: Path | None = None
-        self._crash: EmbeddedModelError | None = None
+        self._crash: EmbeddedModelError | None = None  # also set by close(): no restart after that
         self._lock = threading.Lock()
         self._exit_hook = False
 
@@ -258,6 +258,12 @@ class EmbeddedServer:
                 escalate()
         if self._log is not None and self._crash is None:
             self._log.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        """Stop the server for good: a process that is shutting down (Ctrl-C, SIGTERM) must not have
+        a request still in flight start it again; later calls fail at once instead."""
+        self.stop()
+        self._crash = EmbeddedModelError("the embedded model server was stopped: this process is shutting down")
 
 
 default_server = EmbeddedServer()
