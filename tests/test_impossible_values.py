@@ -179,3 +179,20 @@ def test_a_heading_that_counts_sessions_without_a_number_reads_as_none(tmp_path:
     text = sample(NAME).replace("Refill Norco:", "Additional sessions of Norco:")
     record = extract_result(text, strategy="rules", cache=False).determination
     assert record.items[1].treatment.visits is None and record.rejected == []
+
+
+def test_an_invalid_gold_record_is_named_without_its_values(tmp_path):
+    from imr_llm.evals.dataset import DatasetError, load
+
+    (tmp_path / "s").mkdir()
+    (tmp_path / "g").mkdir()
+    (tmp_path / "s" / f"{NAME}.txt").write_text(sample(NAME))
+    bad = gold(NAME)
+    bad["patient"]["date_of_injury"] = ZQX
+    bad["patient"]["age"] = 125
+    (tmp_path / "g" / f"{NAME}.json").write_text(json.dumps(bad))
+    with pytest.raises(DatasetError) as info:
+        load(tmp_path / "s", tmp_path / "g")
+    message = str(info.value)
+    assert "patient.date_of_injury: not a recognisable date" in message and "patient.age: must be" in message
+    assert "Zqx" not in message and "125" not in message and "input_value" not in message

@@ -122,6 +122,13 @@ def _empty(data: dict[str, Any], keys: list[Key], attempt: int) -> None:
     parent[keys[-1]] = copy.copy(order[attempt])
 
 
+def describe(exc: ValidationError, most: int = 5) -> str:
+    """Where and why validation failed ("patient.age: must be …; …"), never with the values."""
+    errors = exc.errors(include_input=False, include_url=False)
+    shown = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'record'}: {rule_of(e['msg'])}" for e in errors[:most])
+    return shown + (f" (+{len(errors) - most} more)" if len(errors) > most else "")
+
+
 def rule_of(message: str) -> str:
     """pydantic's error message (read without the input) as the rule broken, e.g. "must be
     less than or equal to 120"; a list's actual length ("…, not 127") is dropped, since a
