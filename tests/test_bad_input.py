@@ -19,7 +19,7 @@ from fake_server import completion
 from imr_llm import InvalidLetterError, extract_result
 from imr_llm import normalize as norm
 from imr_llm.extract import check_letter
-from imr_llm.schema import DeterminationFields
+from imr_llm.schema import NOT_LABELS, DeterminationFields
 from imr_llm.sources import pdf_text
 from variants import hostile
 
@@ -76,7 +76,7 @@ def test_cli_batch_of_bad_letters_records_each_and_shows_no_traceback(bad_folder
 
 
 def fields_of(row: dict) -> dict:
-    return {k: v for k, v in row["determination"].items() if k not in ("evidence", "ungrounded")}
+    return {k: v for k, v in row["determination"].items() if k not in NOT_LABELS}
 
 
 @pytest.mark.parametrize("strategy", ["per_item", "rules", "whole"])

@@ -14,6 +14,7 @@ from conftest import NAME, SAMPLES, answer, fields, gold, sample
 from conftest import run_fake as run
 from imr_llm import Prompt, extract_result
 from imr_llm.cache import RecordCache
+from imr_llm.schema import NOT_LABELS
 
 WORKER = textwrap.dedent(
     """
@@ -47,7 +48,7 @@ def test_processes_sharing_a_cache_folder_never_see_a_wrong_record(tmp_path: Pat
     for rows in results:
         assert len(rows) == 15
         for stem, _, _, record in rows:
-            got = {k: v for k, v in json.loads(record).items() if k not in ("evidence", "ungrounded")}
+            got = {k: v for k, v in json.loads(record).items() if k not in NOT_LABELS}
             assert got == gold(stem)
         assert all(hit for *_, hit, _ in rows[5:])  # rounds 2 and 3 come from the cache
     shared = 3 + 4 * 2  # three shared letters, two private ones per process
