@@ -75,6 +75,7 @@ def test_a_batch_with_an_impossible_value_in_each_letter_keeps_every_letter(tmp_
     for name, (_, paths, secrets) in cases.items():
         record = rows[name]["determination"]
         assert record["rejected"] == paths, name
+        assert record["ungrounded"] == [], "a rejected field is empty, not a value the letter lacks"
         assert [r.split(":")[0] for r in record["needs_review"]] == paths, name
         expected = gold(NAME)
         for path in paths:

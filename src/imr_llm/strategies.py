@@ -129,6 +129,7 @@ def _evidence(
     for path in model_paths or []:
         if not any(p.startswith(path) for p in noted):
             evidence.append(Evidence(path=path, source="model"))
+    ungrounded = [path for path in ungrounded if path not in record.rejected]  # rejected: empty, not ungrounded
     return record.model_copy(update={"evidence": evidence, "ungrounded": ungrounded})
 
 
