@@ -36,6 +36,7 @@ from imr_llm.layout import Layout
 from imr_llm.prompts import Prompt, as_prompt
 from imr_llm.result import ExtractionResult, Usage
 from imr_llm.retry import RetryPolicy, transient_cause
+from imr_llm.salvage import describe
 from imr_llm.schema import SCHEMA_VERSION, Determination
 
 M = TypeVar("M", bound=BaseModel)
@@ -221,10 +222,7 @@ def _usage_of(exc: BaseException) -> Usage:
 
 def _validation_summary(exc: ValidationError) -> str:
     """Where and why validation failed, without the offending values (they are letter text)."""
-    errors = exc.errors(include_input=False, include_url=False)
-    shown = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors[:5])
-    more = f" (+{len(errors) - 5} more)" if len(errors) > 5 else ""
-    return f"answer did not fit the schema: {shown}{more}"
+    return f"answer did not fit the schema: {describe(exc)}"
 
 
 def _describe(exc: Exception) -> tuple[str, str]:

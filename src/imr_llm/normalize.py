@@ -3,17 +3,20 @@
 The model is asked to *copy* values as the letter writes them ("6/7/12", "#60",
 "41-42 and 64", "Texas and Florida"); these functions do the arithmetic and lookups
 that small models get wrong. Each accepts the already-canonical form too, so a record
-read back from JSON validates to itself.
+read back from JSON validates to itself. A ValueError says which rule the value broke and
+never quotes it: the value is letter text, and pydantic copies the message into its errors.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from typing import TypeVar
 
 import us
 from dateutil import parser as dateparser
 
+T = TypeVar("T")
 _NUMBERING = re.compile(r"^\s*(?:\(\s*\d+\s*\)|\d+\s*[.)]|[-*\u2022])\s*")
 _UNKNOWN = re.compile(
     r"^\s*(?:n/?a|none|null|unknown|not\s+(?:documented|stated|specified|reported|provided|noted|known)"
@@ -85,10 +88,10 @@ def strip_numbering(text: str) -> str:
     return " ".join(_NUMBERING.sub("", text).split())
 
 
-def none_if_unknown(text: str | None) -> str | None:
+def none_if_unknown(text: T) -> T | None:
     """Letters say "not documented" / "unknown" for absent facts: that is no value."""
-    if text is None:
-        return None
+    if not isinstance(text, str):
+        return text  # not text: the field's own type check rejects it (a number is not a sentence)
     text = " ".join(text.split())
     return None if not text or _UNKNOWN.match(text) else text
 
@@ -104,8 +107,8 @@ def parse_date(value: object) -> date | None:
         return None
     try:
         return dateparser.parse(text, dayfirst=False, yearfirst=False, fuzzy=False).date()
-    except (ValueError, OverflowError) as exc:
-        raise ValueError(f"not a recognisable date: {text!r} (write e.g. 6/7/2012)") from exc
+    except (ValueError, OverflowError):
+        raise ValueError("not a recognisable date; write e.g. 6/7/2012") from None
 
 
 def parse_pages(value: object) -> list[int]:
@@ -124,7 +127,7 @@ def parse_pages(value: object) -> list[int]:
         for lo, hi in _RANGE.findall(text):
             lo_i, hi_i = int(lo), int(hi)
             if hi_i < lo_i or hi_i - lo_i > MAX_PAGE_SPAN:
-                raise ValueError(f"not a page range: {lo}-{hi}")
+                raise ValueError(f"not a page range: the end must follow the start, at most {MAX_PAGE_SPAN} pages on")
             pages.update(range(lo_i, hi_i + 1))
         pages.update(int(n) for n in _NUMBER.findall(_RANGE.sub(" ", text)))
     if any(p <= 0 for p in pages):
@@ -145,17 +148,17 @@ def state_codes(value: object) -> list[str]:
                 continue
             state = us.states.lookup(name)
             if state is None:
-                raise ValueError(f"not a US state: {name!r}")
+                raise ValueError("not a US state name or code")
             if state.abbr not in codes:
                 codes.append(state.abbr)
     return codes
 
 
-def strength(text: str | None) -> str | None:
+def strength(value: object) -> object:
     """'10/325mg' -> '10/325 mg', '0.4MG/ML' -> '0.4 mg/ml': one spelling to count by."""
-    text = none_if_unknown(text)
-    if text is None:
-        return None
+    text = none_if_unknown(value)
+    if not isinstance(text, str):
+        return text
     return " ".join(_UNIT.sub(lambda m: f"{m[1]} {m[2].lower()}", text).split()).replace("/ML", "/ml")
 
 
@@ -169,7 +172,7 @@ def first_int(value: object, pattern: re.Pattern[str] = _QUANTITY) -> int | None
     if not match:
         if none_if_unknown(str(value)) is None:
             return None
-        raise ValueError(f"no number in {value!r}")
+        raise ValueError("no number in the text")
     return int(next(g for g in match.groups() if g is not None))
 
 

@@ -37,7 +37,12 @@ def citation(line: Span | None) -> dict[str, Any] | None:
         return None
     text = line.value
     pages_match = _PAGES.search(text)
-    pages = normalize.parse_pages(pages_match["pages"]) if pages_match else []
+    pages: list[int] | str = []
+    if pages_match:
+        try:
+            pages = normalize.parse_pages(pages_match["pages"])
+        except ValueError:  # "Page(s): 0": passed on as written, for validation to reject by its path
+            pages = pages_match["pages"]
     body = text[: pages_match.start()] if pages_match else text
     mtus_based = not _NOT_MTUS.search(body)
     body = re.sub(r"Non-MTUS\s+Citation\s*", "", _NOT_MTUS_SENTENCE.sub("", body)).strip()
@@ -107,7 +112,8 @@ def treatment(request: str) -> dict[str, Any]:
         if category is None and re.search(pattern, request, re.I):
             category = cat
     region = _REGION.search(request)
-    visits = normalize.parse_visits(request) if re.search(r"visit|session|week|times", request, re.I) else None
+    counted = re.search(r"visit|session|week|times", request, re.I) and re.search(r"\d", request)
+    visits = normalize.parse_visits(request) if counted else None  # "sessions" with no number: none stated
     return {
         "category": category or "other",
         "name": name,

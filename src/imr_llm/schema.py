@@ -1,7 +1,8 @@
 """The record: a `Determination` and its disputed `Item`s.
 
 Field descriptions double as the model's instructions. Lists are bounded because small
-models loop on unbounded ones. Where a letter writes a value many ways (dates, page
+models loop on unbounded ones; the record's `items` is not (only the model's tool bounds
+them), so a long letter keeps every item. Where a letter writes a value many ways (dates, page
 ranges, quantities, states) the field accepts the text as written and a validator from
 `normalize` computes the canonical value, so the model copies and Python does arithmetic.
 Every field is required (nullable where a letter may lack it): llama.cpp's grammar lets a
@@ -228,16 +229,18 @@ class LetterFacts(BaseModel):
     )
 
 
+ITEMS = "Every disputed item under 'IMR ISSUES, DECISIONS AND RATIONALES', in order."
+
+
 class DeterminationFields(LetterFacts):
-    """What a model is asked to fill for a whole letter (the tool is named "Determination")."""
+    """What a model is asked to fill for a whole letter (the tool is named "Determination").
+
+    `items` is bounded here because this is the model's tool schema; the record
+    (`Determination`) holds every item the letter has."""
 
     model_config = ConfigDict(title="Determination")
 
-    items: list[Item] = Field(
-        min_length=1,
-        max_length=20,
-        description="Every disputed item under 'IMR ISSUES, DECISIONS AND RATIONALES', in order.",
-    )
+    items: list[Item] = Field(min_length=1, max_length=20, description=ITEMS)
 
 
 class Evidence(BaseModel):
@@ -255,6 +258,9 @@ class Determination(DeterminationFields):
     """One IMR final determination letter as a record, with the evidence for its values."""
 
     model_config = ConfigDict(title="Determination", json_schema_extra={"schema_version": SCHEMA_VERSION})
+
+    # Unbounded: a letter may list more items than a model is asked for at once.
+    items: list[Item] = Field(min_length=1, description=ITEMS)
 
     evidence: list[Evidence] = Field(
         default_factory=list, description="Source and span of each verbatim or checked field."

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import fuzz
 
-from imr_llm import normalize, rules
+from imr_llm import normalize, rules, salvage
 from imr_llm.errors import ExtractionError
 from imr_llm.layout import Layout, Span
 from imr_llm.schema import Determination, DeterminationFields, Evidence, LetterFacts, Treatment
@@ -86,7 +86,7 @@ def _derivable(item: dict[str, Any], found: Any) -> list[str]:
 
 
 def _evidence(
-    record: DeterminationFields, layout: Layout, spans: dict[str, Span], model_paths: list[str] | None
+    record: Determination, layout: Layout, spans: dict[str, Span], model_paths: list[str] | None
 ) -> Determination:
     """Attach a source and span to each verbatim field and to each model-filled one (`model_paths`;
     None: the model gave everything), and list what cannot be found in or derived from the letter."""
@@ -129,7 +129,8 @@ def _evidence(
     for path in model_paths or []:
         if not any(p.startswith(path) for p in noted):
             evidence.append(Evidence(path=path, source="model"))
-    return Determination(**data, evidence=evidence, ungrounded=ungrounded)
+    ungrounded = [path for path in ungrounded if path not in record.rejected]  # rejected: empty, not ungrounded
+    return record.model_copy(update={"evidence": evidence, "ungrounded": ungrounded})
 
 
 # --- the strategies ---------------------------------------------------------------------
@@ -154,11 +155,18 @@ def _no_items(job: Job) -> ExtractionError:
     )
 
 
+def _record(job: Job, data: dict[str, Any]) -> Determination:
+    """`data` as a record: a value that fails validation is rejected (`salvage`), not the letter."""
+    try:
+        return salvage.determination(data)
+    except salvage.UnrepresentableError as exc:
+        raise ExtractionError(str(exc), kind="validation", attempts=job.calls, usage=job.usage) from None
+
+
 def rules_only(job: Job) -> Determination:
     if not job.layout.items:
         raise _no_items(job)
-    record = DeterminationFields.model_validate(rules.record(job.layout))
-    return _evidence(record, job.layout, _layout_spans(job.layout), [])
+    return _evidence(_record(job, rules.record(job.layout)), job.layout, _layout_spans(job.layout), [])
 
 
 def disagreements(answer: DeterminationFields, layout: Layout) -> list[str]:
@@ -199,9 +207,9 @@ def whole(job: Job) -> Determination:
         ]
         answer = job.ask(DeterminationFields, messages)
     spans: dict[str, Span] = {}
+    data = answer.model_dump(mode="json")
     if disagreements(answer, job.layout):  # still wrong: the letter's structure wins
         fixed = rules.record(job.layout)
-        data = answer.model_dump(mode="json")
         if len(answer.items) == len(job.layout.items):
             for item, rule_item in zip(data["items"], fixed["items"], strict=True):
                 item["decision"] = rule_item["decision"]
@@ -209,8 +217,7 @@ def whole(job: Job) -> Determination:
         else:
             data["items"] = fixed["items"]
             spans = _layout_spans(job.layout)
-        answer = DeterminationFields.model_validate(data)
-    return _evidence(answer, job.layout, spans, None)
+    return _evidence(_record(job, data), job.layout, spans, None)
 
 
 def _get(data: Any, keys: list[str]) -> Any:
@@ -278,8 +285,7 @@ def per_item(job: Job) -> Determination:
             treatment = job.ask(Treatment, job.prompt.messages(block, part="item"))
             answer = treatment.model_dump(mode="json")
             filled += [f"items.{i}.treatment.{p}" for p in _fill(item["treatment"], answer, gaps, found.heading.value)]
-    record = DeterminationFields.model_validate(data)
-    return _evidence(record, layout, _layout_spans(layout), filled)
+    return _evidence(_record(job, data), layout, _layout_spans(layout), filled)
 
 
 STRATEGIES: dict[str, Callable[[Job], Determination]] = {

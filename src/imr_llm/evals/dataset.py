@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from imr_llm.errors import ImrLlmError
+from imr_llm.salvage import describe
 from imr_llm.schema import Determination
 
 
@@ -42,6 +43,6 @@ def load(samples: Path | str, gold: Path | str) -> list[Case]:
         try:
             expected = Determination.model_validate_json(record.read_text(encoding="utf-8"))
         except ValidationError as exc:
-            raise DatasetError(f"gold record {record} is not a valid Determination:\n{exc}") from exc
+            raise DatasetError(f"gold record {record} is not a valid Determination: {describe(exc)}") from None
         cases.append(Case(letter.stem, letter.read_text(encoding="utf-8"), expected))
     return cases
