@@ -9,12 +9,13 @@ import shutil
 import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import NAME, SAMPLES, gold, gold_reply, sample, slow
+from conftest import NAME, SAMPLES, gold, gold_reply, sample
 from imr_llm import ConfigError, ExtractionResult, Usage, extract_many
 from imr_llm.batch import Outcome, Output, Tally, plan
 from imr_llm.errors import OutputBusyError
@@ -25,14 +26,20 @@ from imr_llm.schema import Determination
 from imr_llm.sources import Letter, discover, scan
 
 NAMES = sorted(p.stem for p in SAMPLES.glob("*.txt"))
-ROOT = os.geteuid() == 0
-AS_ROOT = "running as root: permission bits do not stop root from reading or writing"
 
 
-def cli(*args: str, **kwargs) -> subprocess.CompletedProcess:
-    """The real command in a child process (stderr as it would reach a terminal)."""
+def cli(*args: str, bound_by_modes: bool = False, **kwargs) -> subprocess.CompletedProcess:
+    """The real command in a child process (stderr as it would reach a terminal). With
+    `bound_by_modes`, run as root it loses the power to ignore file modes (CAP_DAC_OVERRIDE), so
+    a chmod means what it says, as for any other user."""
+    command = [sys.executable, "-m", "imr_llm.cli", *args]
+    if bound_by_modes and os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root without setpriv: file modes do not stop root")
+        command = [setpriv, "--bounding-set=-dac_override,-dac_read_search", *command]
     kwargs.setdefault("capture_output", "stdout" not in kwargs)
-    return subprocess.run([sys.executable, "-m", "imr_llm.cli", *args], text=True, timeout=120, **kwargs)
+    return subprocess.run(command, text=True, timeout=120, **kwargs)
 
 
 def letters(folder: Path, count: int = 2) -> Path:
@@ -40,16 +47,6 @@ def letters(folder: Path, count: int = 2) -> Path:
     for n in range(count):
         shutil.copy(SAMPLES / f"{NAMES[n % 5]}.txt", folder / f"{n}.txt")
     return folder
-
-
-def unreadable_by_mode(path: Path) -> bool:
-    """chmod 000 `path`; whether that really stops this process from reading it."""
-    path.chmod(0)
-    try:
-        path.read_bytes() if path.is_file() else os.listdir(path)
-    except PermissionError:
-        return True
-    return False
 
 
 # 1. A letter file that cannot be read fails alone; discovery goes on.
@@ -72,10 +69,9 @@ def test_a_file_without_read_permission_is_recorded_with_its_name_escaped(tmp_pa
     folder = letters(tmp_path / "letters")
     locked = folder / "locked\x1b[31mred.txt"
     shutil.copy(SAMPLES / f"{NAME}.txt", locked)
-    if not unreadable_by_mode(locked):
-        pytest.skip(AS_ROOT)
+    locked.chmod(0)
     out = tmp_path / "results.jsonl"
-    done = cli("extract", str(folder), "--strategy", "rules", "--no-cache", "--out", str(out))
+    done = cli("extract", str(folder), "--strategy", "rules", "--no-cache", "--out", str(out), bound_by_modes=True)
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert "\x1b" not in done.stderr and "locked\\x1b[31mred.txt: failed: PermissionError" in done.stderr
     [failure] = read_rows(tmp_path / "results.errors.jsonl")
@@ -113,9 +109,8 @@ def test_a_read_only_cache_database_is_a_warning_not_failures(tmp_path: Path) ->
     cache = tmp_path / "cache"
     RecordCache(cache).close()
     (cache / "cache.db").chmod(0o400)
-    if os.access(cache / "cache.db", os.W_OK):
-        pytest.skip(AS_ROOT)
-    done = cli("extract", str(letters(tmp_path / "letters")), "--strategy", "rules", "--cache-dir", str(cache), "-q")
+    folder = letters(tmp_path / "letters")
+    done = cli("extract", str(folder), "--strategy", "rules", "--cache-dir", str(cache), "-q", bound_by_modes=True)
     assert done.returncode == 0, done.stderr
     assert done.stderr.count("record cache cannot be used") == 1 and "Traceback" not in done.stderr
     assert len(done.stdout.splitlines()) == 2
@@ -151,7 +146,8 @@ def test_a_bad_prompt_is_a_config_error_raised_before_the_api_tries_a_letter(tmp
 
 def test_a_second_cli_run_on_the_same_output_fails_at_once(tmp_path: Path, fake) -> None:
     folder = letters(tmp_path / "letters", 6)
-    fake.queue(slow(gold_reply, 0.3))
+    release = threading.Event()  # the first run's second letter waits until the second run is over
+    fake.queue(gold_reply, lambda request: (release.wait(60), gold_reply(request))[1])
     out = tmp_path / "results.jsonl"
     args = ["extract", str(folder), "--out", str(out), "--model", "m", "--base-url", fake.base_url,
             "--strategy", "whole", "--no-cache", "--concurrency", "1", "-q"]  # fmt: skip
@@ -159,8 +155,10 @@ def test_a_second_cli_run_on_the_same_output_fails_at_once(tmp_path: Path, fake)
     deadline = time.monotonic() + 60
     while not list(read_rows(out)) and time.monotonic() < deadline:  # the first run holds the lock
         time.sleep(0.05)
-    second = cli(*args)
-    assert first.poll() is None, "the first run should still be going"
+    try:
+        second = cli(*args)
+    finally:
+        release.set()
     assert second.returncode == 2 and "Traceback" not in second.stderr
     assert f"{out} is being written by another imr-llm run" in second.stderr
     assert first.wait(timeout=60) == 0, first.stderr.read()
@@ -253,14 +251,22 @@ def test_the_cli_and_the_api_report_what_was_skipped(linked: Path, tmp_path: Pat
 def test_an_unlistable_folder_is_reported(tmp_path: Path) -> None:
     folder = letters(tmp_path / "letters")
     shut = letters(folder / "shut", 1)
-    if not unreadable_by_mode(shut):
-        pytest.skip(AS_ROOT)
+    shut.chmod(0)
     try:
-        found = scan([folder])
-        assert [x.id for x in found.letters] == ["0.txt", "1.txt"]
-        assert [(s.path, "cannot be read" in s.reason) for s in found.skipped] == [(shut, True)]
+        done = cli("extract", str(folder), "--strategy", "rules", "--no-cache", "-q", bound_by_modes=True)
     finally:
         shut.chmod(0o700)
+    assert done.returncode == 0, done.stderr
+    assert f"skipped {shut}: folder cannot be read (Permission denied)" in done.stderr
+    assert sorted(json.loads(line)["id"] for line in done.stdout.splitlines()) == ["0.txt", "1.txt"]
+
+
+def test_a_folder_is_walked_in_sorted_path_order(tmp_path: Path) -> None:
+    for name in ("B.txt", "a/x.txt", "a-b.txt", "a.txt", "a/b/y.pdf", "c.txt"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    expected = [p.relative_to(tmp_path).as_posix() for p in sorted(tmp_path.rglob("*")) if p.is_file()]
+    assert [x.id for x in scan([tmp_path]).letters] == expected
 
 
 @pytest.mark.parametrize("pattern", ["*.txt", "*/*.txt", "**/*.txt", "**", "sub/**/*.pdf", "s*/[a-b]*.txt", "**/.*"])

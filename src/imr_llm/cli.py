@@ -55,9 +55,8 @@ def _extract(args: argparse.Namespace) -> int:
     except FileNotFoundError as exc:
         _warn("extract", str(exc))
         return 2
-    if not args.quiet:
-        for skip in found.skipped:
-            _warn("extract", f"skipped {skip.path}: {skip.reason}")
+    for skip in found.skipped:  # a warning even with -q: letters in an unreadable folder are not counted anywhere
+        _warn("extract", f"skipped {skip.path}: {skip.reason}")
     if not found.letters:
         _warn("extract", f"no letters (.txt or .pdf files) under {' '.join(args.inputs)}")
         return 2

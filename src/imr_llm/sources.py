@@ -117,12 +117,16 @@ class Found:
 
 
 def _walk(root: Path, skipped: list[Skipped], depth: int | None = None) -> Iterator[Path]:
-    """Letter-named paths under `root` in sorted order, following links to folders, each real
-    folder visited once; at most `depth` folders down when given."""
+    """Letter-named files under `root`, depth first in name order (the order of `sorted` paths),
+    following links to folders, each real folder visited once; at most `depth` folders down."""
     seen: set[tuple[int, int]] = set()
-    stack: list[tuple[Path, int, frozenset[tuple[int, int]]]] = [(root, 0, frozenset())]
+    stack: list[Path | tuple[Path, int, frozenset[tuple[int, int]]]] = [(root, 0, frozenset())]
     while stack:
-        folder, level, above = stack.pop()
+        item = stack.pop()
+        if isinstance(item, Path):
+            yield item
+            continue
+        folder, level, above = item
         try:
             info = folder.stat()
             with os.scandir(folder) as listing:
@@ -137,7 +141,7 @@ def _walk(root: Path, skipped: list[Skipped], depth: int | None = None) -> Itera
         if here in seen:  # the same folder through a second path: its letters are found once
             continue
         seen.add(here)
-        subfolders = []
+        inside: list[Path | tuple[Path, int, frozenset[tuple[int, int]]]] = []
         for entry in entries:
             path = Path(entry.path)
             try:
@@ -147,13 +151,13 @@ def _walk(root: Path, skipped: list[Skipped], depth: int | None = None) -> Itera
                 continue
             if is_dir:
                 if depth is None or level < depth:
-                    subfolders.append((path, level + 1, above | {here}))
+                    inside.append((path, level + 1, above | {here}))
             elif path.suffix.lower() in SUFFIXES:
                 if is_file:
-                    yield path
+                    inside.append(path)
                 else:
                     skipped.append(Skipped(path, "not a regular file (a broken link, pipe or device)"))
-        stack.extend(reversed(subfolders))
+        stack.extend(reversed(inside))
 
 
 def _found(target: str, skipped: list[Skipped]) -> Iterator[tuple[Path, Path]]:
