@@ -62,7 +62,7 @@ def test_a_file_whose_read_fails_is_that_letters_failure_not_the_batchs(tmp_path
     [failure] = read_rows(tmp_path / "results.errors.jsonl")
     assert failure["id"] == "io_error.txt" and failure["sha256"] is None
     assert failure["error"]["type"] == "OSError" and "Input/output error" in failure["error"]["message"]
-    assert [r["id"] for r in read_rows(out)] == ["0.txt", "1.txt"]
+    assert sorted(r["id"] for r in read_rows(out)) == ["0.txt", "1.txt"]
 
 
 def test_a_file_without_read_permission_is_recorded_with_its_name_escaped(tmp_path: Path) -> None:
@@ -237,13 +237,15 @@ def test_linked_folders_are_read_once_and_loops_end(linked: Path) -> None:
 
 
 @pytest.mark.timeout(20)
-def test_the_cli_and_the_api_report_what_was_skipped(linked: Path, tmp_path: Path, caplog) -> None:
+def test_the_cli_and_the_api_report_what_was_skipped(linked: Path, tmp_path: Path, caplog, capsys) -> None:
+    from imr_llm.cli import main
+
     evil = linked / "real" / "x\x1b]0;owned\x07"
     evil.symlink_to(linked)
-    done = cli("extract", str(linked), "--strategy", "rules", "--no-cache", "--out", str(tmp_path / "r.jsonl"))
-    assert done.returncode == 0, done.stderr
-    assert done.stderr.count("skipped ") == 4 and "\x1b" not in done.stderr and "\x07" not in done.stderr
-    assert "x\\x1b]0;owned\\x07: a link back to a folder above it (a loop)" in done.stderr
+    assert main(["extract", str(linked), "--strategy", "rules", "--no-cache", "--out", str(tmp_path / "r.jsonl")]) == 0
+    err = capsys.readouterr().err
+    assert err.count("skipped ") == 4 and "\x1b" not in err and "\x07" not in err
+    assert "x\\x1b]0;owned\\x07: a link back to a folder above it (a loop)" in err
     assert len(discover([linked])) == 3
     assert sum("skipped" in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING) == 4
 
@@ -284,15 +286,14 @@ def test_glob_patterns_find_what_the_standard_glob_finds(tmp_path: Path, pattern
 # 6. Nothing to do is a usage error.
 
 
-def test_no_letters_is_exit_2_with_a_message(tmp_path: Path) -> None:
+def test_no_letters_is_exit_2_with_a_message(tmp_path: Path, capsys) -> None:
     from imr_llm.cli import main
 
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / "notes.docx").write_text("not a letter")
     assert main(["extract", str(tmp_path / "empty"), "--strategy", "rules", "--no-cache"]) == 2
     assert main(["extract", f"{tmp_path}/*.pdf", "--strategy", "rules", "--no-cache"]) == 2
-    done = cli("extract", str(tmp_path / "empty"), "--strategy", "rules")
-    assert done.returncode == 2 and "no letters" in done.stderr
+    assert capsys.readouterr().err.count("no letters (.txt or .pdf files) under") == 2
 
 
 # 7. What leaves the library is private, and CSV cells are never formulas.
@@ -305,10 +306,18 @@ def results(tmp_path: Path) -> Path:
     return out
 
 
-def test_exports_and_request_files_are_owner_only(results: Path, tmp_path: Path, monkeypatch) -> None:
+@pytest.fixture
+def umask_022():
+    """What most shells have: new files are 0644 unless the code creates them otherwise."""
+    before = os.umask(0o022)
+    yield
+    os.umask(before)
+
+
+@pytest.mark.usefixtures("umask_022")
+def test_exports_and_request_files_are_owner_only(results: Path, tmp_path: Path) -> None:
     from imr_llm.openai_batch import write_requests
 
-    os.umask(0o022)  # what most shells have: new files 0644 unless created otherwise
     stale = tmp_path / "items.csv"
     stale.write_text("old")
     stale.chmod(0o644)
@@ -317,6 +326,20 @@ def test_exports_and_request_files_are_owner_only(results: Path, tmp_path: Path,
     write_parquet(results, paths[1])
     write_requests([SAMPLES / f"{NAME}.txt"], paths[2], model="m")
     assert [oct(stat.S_IMODE(p.stat().st_mode)) for p in paths] == ["0o600"] * 3
+
+
+@pytest.mark.usefixtures("umask_022")
+def test_downloaded_batch_results_are_owner_only(tmp_path: Path, fake) -> None:
+    from fake_server import Reply
+    from imr_llm.openai_batch import download
+
+    batch = {"id": "batch_1", "object": "batch", "endpoint": "/v1/chat/completions", "input_file_id": "file_in",
+             "completion_window": "24h", "status": "completed", "created_at": 0,
+             "output_file_id": "file_out"}  # fmt: skip
+    fake.queue(Reply(body=json.dumps(batch).encode()), Reply(body=b'{"custom_id": "x"}\n'))
+    assert download("batch_1", tmp_path / "results.jsonl", base_url=fake.base_url, api_key="k") == 1
+    assert [r["GET"] for r in fake.requests] == ["/v1/batches/batch_1", "/v1/files/file_out/content"]
+    assert stat.S_IMODE((tmp_path / "results.jsonl").stat().st_mode) == 0o600
 
 
 def test_csv_cells_that_would_be_formulas_are_quoted_and_nothing_else_changes(tmp_path: Path) -> None:
@@ -346,15 +369,17 @@ def test_csv_cells_that_would_be_formulas_are_quoted_and_nothing_else_changes(tm
 # 8 and 9. Names are printed escaped; a closed stdout is not an error.
 
 
-def test_a_hostile_file_name_is_printed_escaped_and_kept_true_in_the_jsonl(tmp_path: Path) -> None:
+def test_a_hostile_file_name_is_printed_escaped_and_kept_true_in_the_jsonl(tmp_path: Path, capsys) -> None:
+    from imr_llm.cli import main
+
     folder = letters(tmp_path / "letters", 1)
     bad = folder / "a\x1b[31mb\rforged.txt"
     bad.write_text("   ")  # empty: a failure, so the name is printed
     out = tmp_path / "results.jsonl"
-    done = cli("extract", str(folder), "--strategy", "rules", "--no-cache", "--out", str(out))
-    assert done.returncode == 1
-    assert "\x1b" not in done.stderr and "\r" not in done.stderr
-    assert "a\\x1b[31mb\\rforged.txt: failed: InvalidLetterError" in done.stderr
+    assert main(["extract", str(folder), "--strategy", "rules", "--no-cache", "--out", str(out)]) == 1
+    err = capsys.readouterr().err  # the progress bar's own carriage returns are in it, the name's are not
+    assert "\x1b" not in err and "b\rforged" not in err
+    assert "a\\x1b[31mb\\rforged.txt: failed: InvalidLetterError" in err
     [row] = read_rows(tmp_path / "results.errors.jsonl")
     assert row["id"] == bad.name
 
