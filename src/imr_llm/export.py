@@ -79,7 +79,7 @@ def _load(source: str | Path | Iterable[Any]) -> Iterable[Any]:
     return read_rows(source) if isinstance(source, str | Path) else source
 
 
-def csv_cell(value: Any) -> Any:
+def _csv_cell(value: Any) -> Any:
     """A value as a CSV cell: a list joined with "; ", text that would start a formula quoted."""
     if isinstance(value, list):
         value = LIST_SEPARATOR.join(map(str, value))
@@ -96,7 +96,7 @@ def write_csv(source: str | Path | Iterable[Any], path: str | Path) -> int:
         writer = csv.DictWriter(fh, fieldnames=columns)
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: csv_cell(v) for k, v in row.items()})
+            writer.writerow({k: _csv_cell(v) for k, v in row.items()})
     return len(rows)
 
 
