@@ -100,6 +100,12 @@ class FakeOpenAI:
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", 0))
                 request = json.loads(self.rfile.read(length) or b"{}")
+                self._reply(request)
+
+            def do_GET(self) -> None:  # retrieve calls (a batch, a file's content): the request is its path
+                self._reply({"GET": self.path})
+
+            def _reply(self, request: dict[str, Any]) -> None:
                 reply = fake._next(request)
                 try:
                     self._answer(reply)

@@ -1,19 +1,19 @@
 """Many letters: bounded concurrency, streamed JSONL output, resumable, nothing lost.
 
-`extract_many` finds the letters (`imr_llm.sources`), skips those an earlier run already
-wrote, and extracts the rest on `concurrency` worker threads (model calls are network
-I/O, so threads overlap them; the endpoint sees that many requests at once). Each letter's
-row is appended to the output as one complete line in a single `write`, from the worker that
-finished it, so a crash or Ctrl-C leaves only whole lines; a torn last line from a power cut
-is cut off on the next run. Failures go to a separate errors file and never stop the batch.
+`extract_many` loads the prompt and opens the cache once (a bad prompt fails before any
+letter; an unusable cache is one warning and a run without it), locks the output files
+(`Output`: a second run on the same file fails at once rather than writing every letter
+twice), finds the letters (`imr_llm.sources`), skips those an earlier run already wrote, and
+extracts the rest on `concurrency` worker threads (model calls are network I/O, so threads
+overlap them; the endpoint sees that many requests at once). Each letter's row is appended
+to the output as one complete line in a single `write`, from the worker that finished it,
+so a crash or Ctrl-C leaves only whole lines (`imr_llm.files`). Failures — a file that
+cannot be read among them — go to a separate errors file and never stop the batch.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import threading
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from imr_llm.errors import ImrLlmError
-from imr_llm.extract import extract_result
+from imr_llm.extract import extract_result, open_cache
+from imr_llm.files import JsonlLog, read_rows
+from imr_llm.prompts import as_prompt
 from imr_llm.result import ExtractionResult, Usage
 from imr_llm.sources import Letter, discover
 
@@ -63,70 +65,6 @@ def extract_one(letter: Letter, **kwargs: Any) -> Outcome:
         return Outcome(letter, error=exc)
 
 
-class JsonlLog:
-    """An append-only JSONL file, written one whole line per `os.write`, safe across threads."""
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd: int | None = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)  # medical data
-        self._lock = threading.Lock()
-        self._cut_torn_tail()
-
-    def _cut_torn_tail(self) -> None:
-        """Drop a last line without its newline (a write cut short by power loss or a full disk)."""
-        size = os.fstat(self._fd).st_size
-        if size == 0 or os.pread(self._fd, 1, size - 1) == b"\n":
-            return
-        end = size
-        while end > 0:
-            start = max(0, end - 65536)
-            cut = os.pread(self._fd, end - start, start).rfind(b"\n")
-            if cut >= 0:
-                os.truncate(self.path, start + cut + 1)
-                return
-            end = start
-        os.truncate(self.path, 0)
-
-    def write(self, row: dict[str, Any]) -> None:
-        """Append one line; after `close` (a run interrupted while letters were in flight) nothing."""
-        data = (json.dumps(row, ensure_ascii=False) + "\n").encode()
-        with self._lock:
-            if self._fd is None:
-                return
-            view = memoryview(data)
-            while view:
-                view = view[os.write(self._fd, view) :]
-
-    def close(self) -> None:
-        """Close once the line being written (if any) is complete; later writes are dropped, never sent
-        to whatever file reuses the descriptor."""
-        with self._lock:
-            if self._fd is not None:
-                os.close(self._fd)
-                self._fd = None
-
-    def __enter__(self) -> JsonlLog:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
-
-
-def read_rows(path: str | Path) -> Iterator[dict[str, Any]]:
-    """Rows of a JSONL file; a missing file has none, and a torn or garbled line is skipped."""
-    if not Path(path).is_file():
-        return
-    with Path(path).open(encoding="utf-8", errors="replace") as fh:
-        for line in fh:
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(row, dict) and "id" in row:
-                yield row
-
-
 def errors_path(out: str | Path) -> Path:
     """Where failures go by default: `results.jsonl` -> `results.errors.jsonl`."""
     out = Path(out)
@@ -143,9 +81,9 @@ class Plan:
 
 
 def plan(letters: Iterable[Letter], out: str | Path | None, errors: str | Path | None, retry_failed: bool) -> Plan:
-    """Letters still to extract. A letter counts as done when a row with its id and content
-    hash is in `out`; a changed file is done again. Earlier failures are skipped, or with
-    `retry_failed` are the only letters tried."""
+    """Letters still to extract. A letter counts as done when the last row with its id in `out`
+    has its content hash (the row `export` keeps); a changed file is done again. Earlier failures
+    (the last row per id in `errors`) are skipped, or with `retry_failed` are the only letters tried."""
     done = {(r["id"], r.get("sha256")) for r in read_rows(out) if r.get("ok")} if out else set()
     failed = {(r["id"], r.get("sha256")) for r in read_rows(errors) if not r.get("ok")} if errors else set()
     result = Plan(todo=[])
@@ -166,6 +104,8 @@ class Tally:
 
     ok: int = 0
     failed: int = 0
+    needs_review: int = 0
+    """Records extracted with a reason for a person to check them (`Determination.needs_review`)."""
     cache_hits: int = 0
     calls: int = 0
     usage: Usage = field(default_factory=Usage)
@@ -176,6 +116,7 @@ class Tally:
             self.failed += 1
             return
         self.ok += 1
+        self.needs_review += bool(outcome.result.determination.needs_review)
         self.cache_hits += outcome.result.cache_hit
         self.calls += outcome.result.attempts
         self.usage += outcome.result.usage
@@ -190,40 +131,62 @@ class Tally:
 
     def summary(self) -> str:
         return (
-            f"{self.ok} extracted, {self.failed} failed in {self.seconds:.1f}s ({self.per_minute:.1f} letters/min); "
+            f"{self.ok} extracted, {self.failed} failed, {self.needs_review} need review "
+            f"in {self.seconds:.1f}s ({self.per_minute:.1f} letters/min); "
             f"{self.usage.prompt_tokens:,} prompt + {self.usage.completion_tokens:,} completion tokens "
             f"in {self.calls} model call(s); {self.cache_hits} from the cache"
         )
 
 
-class _Sink:
-    """Routes each outcome to the output or errors file (or neither, when there is none)."""
+class Output:
+    """Where a run's rows go: records to `out`, failures to `errors` (by default beside `out`).
 
-    def __init__(self, out: str | Path | None, errors: str | Path | None) -> None:
-        self.out = JsonlLog(out) if out else None
-        self.errors = JsonlLog(errors) if errors else None
+    Both files are locked while it is open: a second run on either fails at once with
+    `OutputBusyError`. With neither, rows are only yielded."""
 
-    def __call__(self, outcome: Outcome) -> Outcome:
-        log = self.out if outcome.ok else self.errors
-        if log is not None:
-            log.write(outcome.row())
+    def __init__(self, out: str | Path | None, errors: str | Path | None = None) -> None:
+        self.out = Path(out) if out else None
+        self.errors = Path(errors) if errors else (errors_path(out) if out else None)
+        self._good: JsonlLog | None = None
+        self._bad: JsonlLog | None = None
+        try:
+            self._good = JsonlLog(self.out) if self.out else None
+            self._bad = JsonlLog(self.errors) if self.errors else None
+        except BaseException:
+            self.close()
+            raise
+
+    def write(self, outcome: Outcome) -> Outcome:
+        rows = self._good if outcome.ok else self._bad
+        if rows is not None:
+            rows.write(outcome.row())
         return outcome
 
     def close(self) -> None:
-        for log in (self.out, self.errors):
-            if log is not None:
-                log.close()
+        for rows in (self._good, self._bad):
+            if rows is not None:
+                rows.close()
+
+    def __enter__(self) -> Output:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
 
-def prepare(
-    inputs: Iterable[str | Path | Letter], out: str | Path | None, errors: str | Path | None, retry_failed: bool
-) -> tuple[Plan, Path | str | None]:
-    """A run's plan over `inputs` (letters, or paths to find them under) and its errors file
-    (by default beside `out`)."""
+def settled(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """`extract_result` arguments with the prompt loaded and the cache opened once for a whole
+    run: a bad prompt raises `PromptError` before any letter is tried, and a cache that cannot
+    be used is one warning and a run without it, not a failure for every letter."""
+    return kwargs | {"prompt": as_prompt(kwargs.get("prompt")), "cache": open_cache(kwargs.get("cache", True))}
+
+
+def prepare(inputs: Iterable[str | Path | Letter], output: Output, retry_failed: bool) -> Plan:
+    """A run's plan over `inputs` (letters, or paths to find them under; each skipped folder is
+    logged) against what `output` already holds."""
     items = list(inputs)
     letters = [x for x in items if isinstance(x, Letter)] + discover(x for x in items if not isinstance(x, Letter))
-    errors = errors or (errors_path(out) if out else None)
-    return plan(letters, out, errors, retry_failed), errors
+    return plan(letters, output.out, output.errors, retry_failed)
 
 
 def extract_many(
@@ -240,24 +203,28 @@ def extract_many(
     With `out`, each record is appended to that JSONL file as it finishes and failures to
     `errors` (default `<out>.errors.jsonl`); letters already in `out` are skipped, and with
     `retry_failed` only the recorded failures are tried again. Other keyword arguments go to
-    `extract_result` (model, base_url, strategy, cache, options …).
+    `extract_result` (model, base_url, strategy, cache, options …). Raises `PromptError` for a
+    prompt that cannot be loaded and `OutputBusyError` when another run is writing `out`, both
+    before any letter is tried.
     """
-    todo, errors = prepare(inputs, out, errors, retry_failed)
-    yield from run(todo.todo, concurrency=concurrency, out=out, errors=errors, **kwargs)
+    kwargs = settled(kwargs)
+    with Output(out, errors) as output:
+        todo = prepare(inputs, output, retry_failed)
+        yield from run(todo.todo, concurrency=concurrency, output=output, **kwargs)
 
 
 def run(
     letters: list[Letter],
     *,
     concurrency: int = 4,
-    out: str | Path | None = None,
-    errors: str | Path | None = None,
+    output: Output | None = None,
     **kwargs: Any,
 ) -> Iterator[Outcome]:
-    """Extract `letters` (no skipping) with at most `concurrency` in flight, writing rows as they end."""
+    """Extract `letters` (no skipping) with at most `concurrency` in flight, each outcome written
+    to `output` as it ends."""
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
-    sink = _Sink(out, errors)
+    sink = output.write if output is not None else (lambda outcome: outcome)
     pending = iter(letters)
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="imr-llm")
     in_flight: set[Future[Outcome]] = set()
@@ -282,11 +249,10 @@ def run(
         raise
     finally:
         # The caller stopped iterating: letters in flight finish and are written. An interrupt
-        # (Ctrl-C, SIGTERM) stops now: the line being written is finished, letters in flight are
-        # abandoned unwritten (a rerun does them; a record that completes anyway is in the cache).
-        # Unsent letters are never started.
+        # (Ctrl-C, SIGTERM) stops now: the output's owner closes it once the line being written is
+        # finished, and letters in flight are abandoned unwritten (a rerun does them; a record that
+        # completes anyway is in the cache). Unsent letters are never started.
         pool.shutdown(wait=not interrupted, cancel_futures=True)
-        sink.close()
 
 
 async def aextract_many(
@@ -301,30 +267,30 @@ async def aextract_many(
     """Async `extract_many` (same arguments): an async iterator of outcomes as they finish."""
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
-    todo, errors = prepare(inputs, out, errors, retry_failed)
-    sink = _Sink(out, errors)
-    pending = iter(todo.todo)
-    running: set[asyncio.Task[Outcome]] = set()
+    kwargs = settled(kwargs)
+    with Output(out, errors) as output:
+        todo = prepare(inputs, output, retry_failed)
+        pending = iter(todo.todo)
+        running: set[asyncio.Task[Outcome]] = set()
 
-    async def one(letter: Letter) -> Outcome:
-        return sink(await asyncio.to_thread(extract_one, letter, **kwargs))
+        async def one(letter: Letter) -> Outcome:
+            return output.write(await asyncio.to_thread(extract_one, letter, **kwargs))
 
-    def top_up() -> None:  # at most `concurrency` letters in flight, whatever the corpus size
-        for letter in pending:
-            running.add(asyncio.ensure_future(one(letter)))
-            if len(running) >= concurrency:
-                break
+        def top_up() -> None:  # at most `concurrency` letters in flight, whatever the corpus size
+            for letter in pending:
+                running.add(asyncio.ensure_future(one(letter)))
+                if len(running) >= concurrency:
+                    break
 
-    try:
-        top_up()
-        while running:
-            finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-            running.difference_update(finished)
+        try:
             top_up()
-            for task in finished:
-                yield task.result()
-    finally:
-        for task in running:
-            task.cancel()
-        await asyncio.gather(*running, return_exceptions=True)
-        sink.close()
+            while running:
+                finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                running.difference_update(finished)
+                top_up()
+                for task in finished:
+                    yield task.result()
+        finally:
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)

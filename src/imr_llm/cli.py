@@ -4,8 +4,12 @@ One letter file prints its record as JSON. Folders, globs or several files run a
 (`imr_llm.batch`): one JSON line per letter (`{"id", "sha256", "source", "ok",
 "determination" | "error"}`) to `--out` (failures to `<out>.errors.jsonl`) or stdout, a
 progress bar on stderr (never letter text), and a rerun skips what `--out` already holds.
-Exit status of `extract`: 0 all extracted, 1 some letter failed; of `eval`: 1 when the
-score is under `--fail-under`; 2 for bad usage.
+Everything a run depends on is checked before any letter is tried. Exit status of `extract`:
+0 all extracted, 1 some letter failed, 2 for bad usage (a missing input, no letters found, a
+prompt that cannot be loaded, an `--out` another run is writing), 141 when the reader of
+stdout left early (`| head`); of `eval`: 1 when the score is under `--fail-under`. File
+names and ids are printed with control characters escaped (`errors.shown`); the JSONL keeps
+the true id.
 """
 
 from __future__ import annotations
@@ -23,9 +27,10 @@ import openai
 
 from imr_llm import batch
 from imr_llm.cache import RecordCache
-from imr_llm.errors import ImrLlmError
+from imr_llm.errors import ImrLlmError, OutputBusyError, shown
 from imr_llm.extract import check_letter, extract_result
-from imr_llm.sources import Letter, discover
+from imr_llm.prompts import PromptError
+from imr_llm.sources import Letter, discover, scan
 
 
 def _model_kwargs(args: argparse.Namespace) -> dict:
@@ -40,34 +45,59 @@ def _model_kwargs(args: argparse.Namespace) -> dict:
     }
 
 
+def _warn(command: str, message: str) -> None:
+    print(shown(f"imr-llm {command}: {message}"), file=sys.stderr)
+
+
 def _extract(args: argparse.Namespace) -> int:
+    """Check everything a run depends on — inputs, prompt, cache, output lock — before any letter."""
     try:
-        letters = discover(args.inputs)
+        found = scan(args.inputs)
     except FileNotFoundError as exc:
-        print(f"imr-llm extract: {exc}", file=sys.stderr)
+        _warn("extract", str(exc))
         return 2
-    if len(letters) == 1 and not args.out and Path(args.inputs[0]).is_file():
-        return _extract_one(letters[0], args)
-    return _extract_batch(letters, args)
+    for skip in found.skipped:  # a warning even with -q: letters in an unreadable folder are not counted anywhere
+        _warn("extract", f"skipped {skip.path}: {skip.reason}")
+    if not found.letters:
+        _warn("extract", f"no letters (.txt or .pdf files) under {' '.join(args.inputs)}")
+        return 2
+    try:
+        kwargs = batch.settled(_model_kwargs(args))
+    except PromptError as exc:
+        _warn("extract", f"--prompt: {exc}")
+        return 2
+    if len(found.letters) == 1 and not args.out and Path(args.inputs[0]).is_file():
+        return _extract_one(found.letters[0], kwargs)
+    try:
+        output = batch.Output(args.out, args.errors)
+    except OutputBusyError as exc:
+        _warn("extract", str(exc))
+        return 2
+    with output:
+        return _extract_batch(found.letters, output, kwargs, args)
 
 
-def _extract_one(letter: Letter, args: argparse.Namespace) -> int:
+def _failed(outcome: batch.Outcome) -> str:
+    return shown(f"{outcome.letter.id}: failed: {type(outcome.error).__name__}: {outcome.error}")
+
+
+def _extract_one(letter: Letter, kwargs: dict) -> int:
     """One file: the record as indented JSON on stdout, its cost on stderr."""
-    outcome = batch.extract_one(letter, **_model_kwargs(args))
+    outcome = batch.extract_one(letter, **kwargs)
     if outcome.result is None:
-        print(f"{letter.id}: failed: {type(outcome.error).__name__}: {outcome.error}", file=sys.stderr)
+        print(_failed(outcome), file=sys.stderr)
         return 1
-    print(f"{letter.id}: {outcome.result.summary()}", file=sys.stderr)
+    print(shown(f"{letter.id}: {outcome.result.summary()}"), file=sys.stderr)
     print(json.dumps(outcome.result.determination.model_dump(mode="json"), indent=2))
     return 0
 
 
-def _extract_batch(letters: list[Letter], args: argparse.Namespace) -> int:
+def _extract_batch(letters: list[Letter], output: batch.Output, kwargs: dict, args: argparse.Namespace) -> int:
     """Many letters: rows streamed to --out (resumable) or stdout, a progress bar on stderr."""
     from tqdm import tqdm
 
-    todo, errors = batch.prepare(letters, args.out, args.errors, args.retry_failed)
-    say = (lambda _: None) if args.quiet else (lambda text: tqdm.write(text, file=sys.stderr))
+    todo = batch.plan(letters, output.out, output.errors, args.retry_failed)
+    say = (lambda _: None) if args.quiet else (lambda text: tqdm.write(shown(text), file=sys.stderr))
     if todo.done or todo.failed_before:
         say(f"resuming: {todo.done} letter(s) already in {args.out}, {todo.failed_before} earlier failure(s) skipped"
             + (" (--retry-failed tries them again)" if todo.failed_before else ""))  # fmt: skip
@@ -75,14 +105,14 @@ def _extract_batch(letters: list[Letter], args: argparse.Namespace) -> int:
     bar = tqdm(total=len(todo.todo), unit="letter", file=sys.stderr, disable=args.quiet, dynamic_ncols=True)
     stdout = None if args.out else sys.stdout
     try:
-        kwargs = _model_kwargs(args)
-        for outcome in batch.run(todo.todo, concurrency=args.concurrency, out=args.out, errors=errors, **kwargs):
+        for outcome in batch.run(todo.todo, concurrency=args.concurrency, output=output, **kwargs):
             tally.add(outcome)
             if stdout is not None:
                 print(json.dumps(outcome.row(), ensure_ascii=False), file=stdout, flush=True)
             if outcome.error is not None:
-                say(f"{outcome.letter.id}: failed: {type(outcome.error).__name__}: {outcome.error}")
-            bar.set_postfix(failed=tally.failed, tokens=tally.usage.total_tokens, cached=tally.cache_hits)
+                say(_failed(outcome))
+            bar.set_postfix(failed=tally.failed, review=tally.needs_review, tokens=tally.usage.total_tokens,
+                            cached=tally.cache_hits)  # fmt: skip
             bar.update()
     finally:
         bar.close()
@@ -104,7 +134,7 @@ def _eval(args: argparse.Namespace) -> int:
     def progress(run: dict) -> None:
         detail = (f"{run['seconds']:.1f}s, {run['tokens']} tokens" + (", cached" if run["cache_hit"] else "")
                   if run["ok"] else run["error"])  # fmt: skip
-        print(f"{run['letter']}: {detail}", file=sys.stderr, flush=True)
+        print(shown(f"{run['letter']}: {detail}"), file=sys.stderr, flush=True)
 
     def review_page(case, record) -> None:
         from imr_llm import review
@@ -118,7 +148,7 @@ def _eval(args: argparse.Namespace) -> int:
     out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     out.with_suffix(".md").write_text(reports.to_markdown(report), encoding="utf-8")
     print(reports.to_text(report))
-    print(f"\nwrote {out} and {out.with_suffix('.md')}")
+    print(shown(f"\nwrote {out} and {out.with_suffix('.md')}"))
     headline = report["summary"]["headline"]
     if args.fail_under is not None and headline < args.fail_under:
         print(f"field accuracy {headline:.3f} is under --fail-under {args.fail_under}", file=sys.stderr)
@@ -131,14 +161,14 @@ def _review(args: argparse.Namespace) -> int:
     from imr_llm.schema import Determination
 
     if not Path(args.letter).is_file():
-        print(f"imr-llm review: no such file: {args.letter}", file=sys.stderr)
+        _warn("review", f"no such file: {args.letter}")
         return 2
     [letter] = discover([args.letter])
     text = check_letter(letter.read())
     result = extract_result(text, **_model_kwargs(args))
     gold = Determination.model_validate_json(Path(args.gold).read_text(encoding="utf-8")) if args.gold else None
     path = review.write(args.out, text, result.determination, title=letter.id, gold=gold, note=result.summary())
-    print(f"wrote {path}")
+    print(shown(f"wrote {path}"))
     return 0
 
 
@@ -149,11 +179,11 @@ def _export(args: argparse.Namespace) -> int:
         print("imr-llm export: give --items FILE.csv and/or --parquet FILE.parquet", file=sys.stderr)
         return 2
     if not Path(args.results).is_file():
-        print(f"imr-llm export: no such file: {args.results}", file=sys.stderr)
+        _warn("export", f"no such file: {args.results}")
         return 2
     for path, write in ((args.items, export.write_csv), (args.parquet, export.write_parquet)):
         if path:
-            print(f"wrote {write(args.results, path)} item row(s) to {path}")
+            print(shown(f"wrote {write(args.results, path)} item row(s) to {path}"))
     return 0
 
 
@@ -164,32 +194,36 @@ def _openai_batch(args: argparse.Namespace) -> int:
     if args.batch_command == "prepare":
         written, refused = ob.write_requests(args.inputs, args.out, model=args.model, prompt=args.prompt,
                                              mode=args.mode or "tools")  # fmt: skip
-        print(f"wrote {written} request(s) to {args.out}; {refused} letter(s) refused (see the errors file)")
+        print(shown(f"wrote {written} request(s) to {args.out}; {refused} letter(s) refused (see the errors file)"))
     elif args.batch_command == "submit":
         print(ob.submit(args.requests, **remote))
     elif args.batch_command == "status":
         batch = ob.status(args.batch_id, **remote)
         print(f"{batch.id}: {batch.status} {batch.request_counts}")
     elif args.batch_command == "download":
-        print(f"wrote {ob.download(args.batch_id, args.out, **remote)} result line(s) to {args.out}")
+        print(shown(f"wrote {ob.download(args.batch_id, args.out, **remote)} result line(s) to {args.out}"))
     else:
         done = ob.collect(args.results, args.inputs, args.out, prompt=args.prompt, mode=args.mode or "tools")
         failed = sum(not o.ok for o in done.outcomes)
-        print(f"{len(done.outcomes) - failed} record(s) to {args.out}, {failed} failure(s); "
-              f"{len(done.passed_over)} line(s) passed over (already collected or not under the inputs)")  # fmt: skip
+        print(
+            shown(
+                f"{len(done.outcomes) - failed} record(s) to {args.out}, {failed} failure(s); "
+                f"{len(done.passed_over)} line(s) passed over (already collected or not under the inputs)"
+            )
+        )
         return 1 if failed else 0
     return 0
 
 
 def _cache_clear(args: argparse.Namespace) -> int:
     cache = RecordCache(args.dir)
-    print(f"removed {cache.clear()} cached record(s) from {cache.directory}")
+    print(shown(f"removed {cache.clear()} cached record(s) from {cache.directory}"))
     return 0
 
 
 def _cache_info(args: argparse.Namespace) -> int:
     cache = RecordCache(args.dir)
-    print(f"{cache.directory}: {len(cache)} cached record(s)")
+    print(shown(f"{cache.directory}: {len(cache)} cached record(s)"))
     return 0
 
 
@@ -308,20 +342,28 @@ def _interrupted(exc: KeyboardInterrupt) -> int:
     return code
 
 
+STDOUT_CLOSED = 128 + signal.SIGPIPE
+"""Exit status when the reader of stdout left (`imr-llm extract … | head`): what a Unix tool
+killed by SIGPIPE reports. Not 0, because rows the reader never got were not delivered (0 means
+every letter was extracted and written); not a message, because leaving early is the reader's choice."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _terminate)
     try:
-        return args.run(args)
+        code = args.run(args)
+        sys.stdout.flush()  # a reader gone while output sat in the buffer shows here, not at exit
+        return code
+    except BrokenPipeError:  # before OSError, which it is: a closed stdout is not a failure to report
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the flush at exit must not fail again
+        return STDOUT_CLOSED
     except KeyboardInterrupt as exc:
         return _interrupted(exc)
     except (ImrLlmError, OSError, openai.OpenAIError) as exc:  # a message a user can act on, not a traceback
-        print(f"imr-llm {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        _warn(args.command, f"{type(exc).__name__}: {exc}")
         return 1
-    except BrokenPipeError:  # e.g. `imr-llm extract … | head`: the reader left, not an error
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Typed errors: each says what failed and what to do about it."""
+"""Typed errors: each says what failed and what to do about it; `shown` makes the names in them safe to print."""
 
 from __future__ import annotations
 
@@ -14,6 +14,10 @@ class ImrLlmError(Exception):
 
 class ConfigError(ImrLlmError, ValueError):
     """The model, endpoint or key configuration cannot work."""
+
+
+class OutputBusyError(ImrLlmError):
+    """Another run holds the lock on an output file: two writers would write every letter twice."""
 
 
 class InvalidLetterError(ImrLlmError, ValueError):
@@ -38,3 +42,10 @@ class ExtractionError(ImrLlmError, RuntimeError):
         self.kind = kind
         self.attempts = attempts
         self.usage = usage
+
+
+def shown(name: str) -> str:
+    """A file name or letter id as it may be printed: control and format characters (escape
+    sequences, carriage returns, bidi overrides) written as escapes, so a name cannot drive a
+    terminal or forge a line; everything printable as it is."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in name)

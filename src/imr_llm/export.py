@@ -3,7 +3,13 @@
 That is the shape analysts count with (overturn rate by treatment, pages cited per
 guideline). Nested fields become dotted columns (`treatment.generic_name`,
 `reviewer_guideline.pages`); lists stay lists in a DataFrame and Parquet, and are joined
-with "; " in CSV, where a cell holds text only.
+with "; " in CSV, where a cell holds text only. A JSONL file gives the last row of each letter
+(`imr_llm.files.read_rows`), so a letter redone after it changed is counted once, as it is now.
+
+Files are created readable by their owner only (they hold ages, diagnoses, rationales). In
+CSV alone, a text cell a spreadsheet would run as a formula (starting = + - @ tab or CR, e.g.
+a treatment named `=HYPERLINK(…)` in a letter) gets a leading single quote, OWASP's rule
+against CSV injection; Parquet and DataFrames keep every value as it is.
 """
 
 from __future__ import annotations
@@ -13,7 +19,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from imr_llm.batch import Outcome, read_rows
+from imr_llm.batch import Outcome
+from imr_llm.files import private_file, read_rows
 from imr_llm.result import ExtractionResult
 from imr_llm.schema import Determination
 
@@ -21,6 +28,8 @@ if TYPE_CHECKING:
     import pandas
 
 LIST_SEPARATOR = "; "
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""What makes a spreadsheet read a CSV cell as a formula (OWASP, CSV injection)."""
 SKIPPED = ("evidence",)
 """Span-level provenance is for the review page, not for a table of counts."""
 
@@ -70,15 +79,24 @@ def _load(source: str | Path | Iterable[Any]) -> Iterable[Any]:
     return read_rows(source) if isinstance(source, str | Path) else source
 
 
+def _csv_cell(value: Any) -> Any:
+    """A value as a CSV cell: a list joined with "; ", text that would start a formula quoted."""
+    if isinstance(value, list):
+        value = LIST_SEPARATOR.join(map(str, value))
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return f"'{value}"
+    return value
+
+
 def write_csv(source: str | Path | Iterable[Any], path: str | Path) -> int:
-    """Item rows to CSV (lists joined with "; "); returns the number of rows."""
+    """Item rows to CSV (lists joined with "; ", formulas neutralised); returns the number of rows."""
     rows = item_rows(_load(source))
     columns = list(dict.fromkeys(k for row in rows for k in row))
-    with Path(path).open("w", newline="", encoding="utf-8") as fh:
+    with private_file(path) as fh:
         writer = csv.DictWriter(fh, fieldnames=columns)
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: LIST_SEPARATOR.join(map(str, v)) if isinstance(v, list) else v for k, v in row.items()})
+            writer.writerow({k: _csv_cell(v) for k, v in row.items()})
     return len(rows)
 
 
@@ -95,7 +113,9 @@ def write_parquet(source: str | Path | Iterable[Any], path: str | Path) -> int:
     """Item rows to Parquet (lists kept as lists); returns the number of rows."""
     frame = to_dataframe(source)
     try:
-        frame.to_parquet(path, index=False)
+        import pyarrow  # noqa: F401
     except ImportError as exc:
         raise ImportError("Parquet export needs pyarrow: pip install 'imr-llm[export]'") from exc
+    with private_file(path, "wb") as fh:
+        frame.to_parquet(fh, index=False)
     return len(frame)

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import re
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +33,7 @@ from pydantic import BaseModel, ValidationError
 from imr_llm import client as clients
 from imr_llm import layout
 from imr_llm.cache import RecordCache, cache_key
-from imr_llm.errors import ConfigError, ExtractionError, InvalidLetterError
+from imr_llm.errors import ConfigError, ExtractionError, InvalidLetterError, shown
 from imr_llm.layout import Layout
 from imr_llm.prompts import Prompt, as_prompt
 from imr_llm.result import ExtractionResult, Usage
@@ -39,6 +41,7 @@ from imr_llm.retry import RetryPolicy, transient_cause
 from imr_llm.salvage import describe
 from imr_llm.schema import SCHEMA_VERSION, Determination
 
+log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
 DEFAULT_STRATEGY = "per_item"
 MAX_CHARS = 100_000
@@ -117,15 +120,23 @@ def _schema_digest() -> str:
 _default_caches: dict[str, RecordCache] = {}
 
 
-def open_cache(cache: bool | str | Path | RecordCache) -> RecordCache | None:
-    """`True`: the default folder; `False`: none; a path or a `RecordCache`: that one."""
+def open_cache(cache: bool | str | Path | RecordCache | None) -> RecordCache | None:
+    """`True`: the default folder; `False`: none; a path or a `RecordCache`: that one.
+
+    A folder that cannot be used as a cache (a regular file, read-only, not a database) is a
+    warning and no cache: the cache saves model calls, and its absence must not fail letters."""
     if cache is False or cache is None:
         return None
     if isinstance(cache, RecordCache):
         return cache
     where = "" if cache is True else str(cache)
     if where not in _default_caches:
-        _default_caches[where] = RecordCache(where or None)
+        try:
+            _default_caches[where] = RecordCache(where or None)
+        except (OSError, sqlite3.Error) as exc:
+            reason = shown(f"{type(exc).__name__}: {exc}")
+            log.warning("the record cache cannot be used (%s); going on without it", reason)
+            return None
     return _default_caches[where]
 
 

@@ -31,6 +31,7 @@ from imr_llm import client as clients
 from imr_llm.batch import JsonlLog, Outcome, errors_path, plan
 from imr_llm.errors import ConfigError, ExtractionError, ImrLlmError, InvalidLetterError
 from imr_llm.extract import Job, Options, check_letter
+from imr_llm.files import private_file
 from imr_llm.prompts import Prompt, as_prompt
 from imr_llm.result import Usage
 from imr_llm.schema import DeterminationFields
@@ -71,7 +72,7 @@ def write_requests(
     prompt, options = as_prompt(prompt), options or Options()
     written = refused = 0
     errors = errors or errors_path(path)
-    with Path(path).open("w", encoding="utf-8") as fh, JsonlLog(errors) as failures:
+    with private_file(path) as fh, JsonlLog(errors) as failures:  # requests carry whole letters
         for letter in discover(inputs):
             try:
                 text = check_letter(letter.read(), options.max_chars)
@@ -115,7 +116,8 @@ def download(batch_id: str, path: str | Path, *, base_url: str | None = None, ap
     if batch.status != "completed":
         raise ImrLlmError(f"batch {batch_id} is {batch.status}, not completed; check again later")
     text = "".join(api.files.content(f).text for f in (batch.output_file_id, batch.error_file_id) if f)
-    Path(path).write_text(text, encoding="utf-8")
+    with private_file(path) as fh:  # the answers hold the letters' medical details
+        fh.write(text)
     return sum(1 for line in text.splitlines() if line.strip())
 
 

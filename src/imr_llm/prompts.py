@@ -16,11 +16,13 @@ from importlib import resources
 from pathlib import Path
 from string import Template
 
+from imr_llm.errors import ConfigError
+
 DEFAULT_PROMPT = "default"
 
 
-class PromptError(ValueError):
-    """A prompt could not be found or is malformed."""
+class PromptError(ConfigError):
+    """A prompt could not be found or is malformed: configuration that cannot work."""
 
 
 PARTS = ("user", "letter", "item")
@@ -70,13 +72,15 @@ class Prompt:
                 raise PromptError(
                     f"no prompt named {name!r} and no folder at {path}; packaged prompts: {', '.join(available())}"
                 )
+        optional = {p: (folder / f"{p}.txt") for p in PARTS[1:]}
         try:
             system = (folder / "system.txt").read_text(encoding="utf-8")
             user = (folder / "user.txt").read_text(encoding="utf-8")
+            extra = {p: f.read_text(encoding="utf-8") for p, f in optional.items() if f.is_file()}
         except FileNotFoundError as exc:
             raise PromptError(f"prompt {name!r} needs system.txt and user.txt: {exc}") from exc
-        optional = {p: (folder / f"{p}.txt") for p in PARTS[1:]}
-        extra = {p: f.read_text(encoding="utf-8") for p, f in optional.items() if f.is_file()}
+        except (OSError, UnicodeDecodeError) as exc:
+            raise PromptError(f"prompt {name!r}: a template file cannot be read as UTF-8 text ({exc})") from exc
         return cls(name=name, system=system, user=user, **extra)
 
     @property
