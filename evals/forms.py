@@ -32,6 +32,8 @@ from pathlib import Path
 
 from fpdf import FPDF
 
+from imr_llm.reading import paragraph_gap
+
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = (
     (ROOT / "evals" / "samples", ROOT / "evals" / "gold"),
@@ -44,14 +46,17 @@ FOOTER = "Final Determination Letter for IMR Case Number {case}"
 
 @dataclass(frozen=True)
 class Paragraph:
-    """One paragraph of a letter: its source lines (stripped), and whether it is a section title."""
+    """One paragraph of a letter: its source lines (stripped), whether it is a section title, and
+    its runs: the lines a typesetter reflows, each ending where a source line stops short
+    (a hard line break, as in "State(s) of Licensure: New York" over "Certification(s): ...")."""
 
     lines: tuple[str, ...]
+    runs: tuple[str, ...]
     title: bool = False
 
     @property
     def text(self) -> str:
-        return " ".join(" ".join(self.lines).split())
+        return " ".join(self.runs)
 
 
 @dataclass(frozen=True)
@@ -111,17 +116,12 @@ _LABEL = re.compile(
 )
 
 
-def paragraph_gap(text: str) -> int:
-    """Newlines that end a paragraph: 3 in double-spaced text (a blank line after every line, as
-    text taken from the state's PDFs comes), else 2."""
-    runs = sorted(m.group().count("\n") for m in re.finditer(r"\n(?:[ \t]*\n)*", text))
-    return 3 if runs and runs[len(runs) // 2] >= 2 else 2
-
-
 def paragraphs(text: str) -> list[Paragraph]:
     """The letter's paragraphs (blank-line runs of `paragraph_gap` newlines end one); an ALL CAPS
     first line (a section title: "CLINICAL CASE SUMMARY") is a paragraph of its own."""
     gap = paragraph_gap(text)
+    widths = sorted(len(line.strip()) for line in text.splitlines() if line.strip()) or [0]
+    short = 0.75 * widths[int(0.8 * (len(widths) - 1))]
     pieces, pos = [], 0
     for m in _BLANK_RUN.finditer(text):
         if m.group().count("\n") >= gap:
@@ -134,15 +134,25 @@ def paragraphs(text: str) -> list[Paragraph]:
         if not lines:
             continue
         if _TITLE.match(lines[0]) and len(lines[0]) <= 80:
-            found.append(Paragraph(lines[:1], title=True))
+            found.append(Paragraph(lines[:1], lines[:1], title=True))
             lines = lines[1:]
         if lines:
-            found.append(Paragraph(lines))
+            found.append(Paragraph(lines, _runs(lines, short)))
     return found
 
 
+def _runs(lines: tuple[str, ...], short: float) -> tuple[str, ...]:
+    runs, run = [], []
+    for line in lines:
+        run.append(line)
+        if len(line) < short:
+            runs.append(" ".join(" ".join(run).split()))
+            run = []
+    return tuple(runs + ([" ".join(" ".join(run).split())] if run else []))
+
+
 def _wrapped(paragraph: Paragraph, width: int) -> list[str]:
-    return [paragraph.text] if paragraph.title else textwrap.wrap(paragraph.text, width, break_long_words=False)
+    return [line for run in paragraph.runs for line in textwrap.wrap(run, width, break_long_words=False)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -210,7 +220,7 @@ def unicode_form(letter: Letter) -> bytes:
     re-wrapped at 70 columns with long words hyphenated across line breaks."""
     blocks = []
     for paragraph in letter.paragraphs():
-        lines = [paragraph.text] if paragraph.title else _hyphenate(paragraph.text.split(), 70)
+        lines = [line for run in paragraph.runs for line in _hyphenate(run.split(), 70)]
         blocks.append("\n".join(lines))
     text = _curly("\n\n".join(blocks) + "\n")
     text = re.sub(r"(?<=\d) (?=(?:mg|mcg|ml|g|times|visits|sessions)\b)", "\u00a0", text)
@@ -298,7 +308,8 @@ def pdf(letter: Letter) -> bytes:
     doc.ln(14)
     for paragraph in letter.paragraphs():
         doc.set_font("Helvetica", style="B" if paragraph.title else "", size=11)
-        doc.multi_cell(0, 14, latin1(paragraph.text), new_x="LMARGIN", new_y="NEXT")
+        for run in paragraph.runs:
+            doc.multi_cell(0, 14, latin1(run), new_x="LMARGIN", new_y="NEXT")
         doc.ln(7)
     return bytes(doc.output())
 
@@ -331,16 +342,56 @@ def build(out: Path, only: list[Letter] | None = None) -> Iterator[Path]:
             yield path
 
 
+GOLDS = [gold for _, gold in SOURCES]
+
+
+def evaluate(forms: Path, strategy: str, cache: bool) -> list[tuple[str, dict]]:
+    """(form, report) for every form folder under `forms`, scored against every gold folder."""
+    from imr_llm.evals.dataset import load
+    from imr_llm.evals.run import evaluate as run
+
+    golds = [g for g in GOLDS if g.is_dir()]
+    folders = [forms / form for form in FORMS if (forms / form).is_dir()]
+    return [(folder.name, run(load(folder, golds), strategy=strategy, cache=cache)) for folder in folders]
+
+
+def table(reports: list[tuple[str, dict]]) -> str:
+    """One Markdown row per form: field accuracy, decisions, item F1 and letters failed."""
+    rows = ["| form | letters | field accuracy | decisions | item F1 | failed |", "|---|---|---|---|---|---|"]
+    for form, report in reports:
+        s, meta = report["summary"], report["meta"]
+        rows.append(
+            f"| {form} | {meta['letters']} | {s['headline']:.3f} | {s['decision_accuracy']:.3f} "
+            f"| {s['item_f1']:.3f} | {meta['failed']} |"
+        )
+    return "\n".join(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p_build = sub.add_parser("build", help="write every labeled letter in every form")
     p_build.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    p_eval = sub.add_parser("eval", help="score every form folder; one Markdown table row per form")
+    p_eval.add_argument("--forms", type=Path, default=DEFAULT_OUT, help="the folder `build` wrote")
+    p_eval.add_argument("--strategy", default="rules", help="extraction strategy (default rules: no model needed)")
+    p_eval.add_argument("--no-cache", action="store_true", help="extract afresh, not from the record cache")
+    p_eval.add_argument("--fail-under", type=float, help="exit 1 when any form's field accuracy is under this")
     args = parser.parse_args(argv)
     if args.command == "build":
         written = list(build(args.out))
         print(f"wrote {len(written)} files under {args.out}")
-    return 0
+        return 0
+    reports = evaluate(args.forms, args.strategy, cache=not args.no_cache)
+    print(table(reports))
+    low = [
+        form
+        for form, report in reports
+        if args.fail_under is not None and report["summary"]["headline"] < args.fail_under
+    ]
+    if low:
+        print(f"under --fail-under {args.fail_under}: {', '.join(low)}", file=sys.stderr)
+    return 1 if low else 0
 
 
 if __name__ == "__main__":
