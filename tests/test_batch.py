@@ -17,6 +17,7 @@ from conftest import SAMPLES, fields, gold, gold_reply, sample, slow
 from fake_server import error
 from imr_llm import aextract_many, extract_many
 from imr_llm.batch import JsonlLog, read_rows
+from imr_llm.schema import NOT_LABELS
 from imr_llm.sources import NoTextLayerError, discover, pdf_text
 
 NAMES = sorted(p.stem for p in SAMPLES.glob("*.txt"))
@@ -93,12 +94,12 @@ def test_a_folder_becomes_jsonl_and_bad_letters_an_errors_file(corpus: Path, tmp
     assert len(rows) == 10 and all(r["ok"] for r in rows)
     for row in rows:  # text and PDF both give the gold record
         name = Path(row["id"]).stem
-        assert {k: v for k, v in row["determination"].items() if k not in ("evidence", "ungrounded")} == gold(name)
+        assert {k: v for k, v in row["determination"].items() if k not in NOT_LABELS} == gold(name)
         assert row["sha256"] and row["strategy"] == "rules"
     failures = {r["id"]: r["error"] for r in read_rows(tmp_path / "results.errors.jsonl")}
     assert failures.keys() == {"bad/empty.txt", "bad/scan.pdf", "bad/latin1.txt"}
     assert failures["bad/scan.pdf"]["type"] == "NoTextLayerError"
-    assert "not UTF-8" in failures["bad/latin1.txt"]["message"]
+    assert "not an IMR determination letter" in failures["bad/latin1.txt"]["message"]  # read, not refused
     assert oct(out.stat().st_mode & 0o777) == "0o600"
 
 
