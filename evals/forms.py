@@ -32,7 +32,8 @@ from pathlib import Path
 
 from fpdf import FPDF
 
-from imr_llm.reading import paragraph_gap
+from imr_llm.canonical import paragraph_gap
+from imr_llm.schema import Determination
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = (
@@ -89,8 +90,6 @@ def letters() -> list[Letter]:
             gold_path = gold_dir / f"{path.stem}.json"
             if not gold_path.is_file():
                 continue
-            from imr_llm.schema import Determination
-
             gold = Determination.model_validate_json(gold_path.read_text(encoding="utf-8"))
             found.append(
                 Letter(

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import GOLD, ROOT, SAMPLES, fields, sample
-from imr_llm import InvalidLetterError, extract_result, reading
+from imr_llm import InvalidLetterError, canonical, extract_result, reading
 from imr_llm.batch import Outcome
 from imr_llm.cli import main
 from imr_llm.evals.dataset import DatasetError, load
@@ -148,16 +148,16 @@ def test_samples_are_canonical_already_and_reading_is_idempotent(built: Path) ->
     ],
 )
 def test_words_hyphenated_across_a_line_break(written: str, read: str) -> None:
-    assert reading.dehyphenate(written) == read
+    assert canonical.dehyphenate(written) == read
 
 
 def test_a_hyphen_at_a_paragraph_break_is_left_alone() -> None:
-    assert reading.dehyphenate("one two three-\n\n\nfour") == "one two three-\n\n\nfour"
+    assert canonical.dehyphenate("one two three-\n\n\nfour") == "one two three-\n\n\nfour"
 
 
 def test_unicode_forms_fold_to_the_plain_characters() -> None:
     text = "\ufeffCerti\ufb01ed \u201cO\ufb03cial\u201d \u2013 patient\u2019s 5\u00a0mg\u2009x\u200b2\r\nnext\rline"
-    assert reading.characters(text) == 'Certified "Official" - patient\'s 5 mg x2\nnext\nline'
+    assert canonical.characters(text) == 'Certified "Official" - patient\'s 5 mg x2\nnext\nline'
 
 
 def test_running_headers_footers_and_page_numbers_go_wherever_they_fall() -> None:
@@ -168,21 +168,21 @@ def test_running_headers_footers_and_page_numbers_go_wherever_they_fall() -> Non
         "\n".join(["Acme Review Services  ref 20-2", *body[4:8], "Page 2 of 3", "2"]),
         "\n".join(["Acme Review Services  ref 20-3", *body[8:], "Page 3 of 3"]),
     ]  # fmt: skip
-    assert reading.unpaginate(pages) == "\n".join(body)
+    assert canonical.unpaginate(pages) == "\n".join(body)
 
 
 def test_a_page_break_after_a_short_line_is_a_paragraph_break() -> None:
     full = [f"{word}: a full line of wrapped paragraph text that runs the whole width of the page" for word in "abcd"]
     pages = [f"{full[0]}\n{full[1]}\nthe paragraph ends.\nPage 1 of 2", f"{full[2]}\n{full[3]}\nPage 2 of 2"]
-    assert reading.unpaginate(pages) == f"{full[0]}\n{full[1]}\nthe paragraph ends.\n\n{full[2]}\n{full[3]}"
+    assert canonical.unpaginate(pages) == f"{full[0]}\n{full[1]}\nthe paragraph ends.\n\n{full[2]}\n{full[3]}"
     runs_on = [f"{full[0]}\n{full[1]}\nPage 1 of 2", f"{full[2]}\n{full[3]}\nPage 2 of 2"]
-    assert reading.unpaginate(runs_on) == "\n".join(full)
+    assert canonical.unpaginate(runs_on) == "\n".join(full)
 
 
 def test_a_line_repeated_only_at_page_edges_is_furniture_but_body_text_is_not() -> None:
     filler = "\n".join(f"text line {i} with words" for i in range(6))
     pages = [f"Decision rationale: see below\n{filler}\nCONFIDENTIAL\n", f"{filler}\nCONFIDENTIAL", filler]
-    text = reading.unpaginate(pages)
+    text = canonical.unpaginate(pages)
     assert "CONFIDENTIAL" not in text and "Decision rationale: see below" in text
 
 
@@ -206,8 +206,8 @@ def test_the_result_holds_the_canonical_text_and_batch_rows_do_not(built: Path) 
     result = extract_result(path, strategy="rules", cache=False)
     assert result.text == letter.read() == reading.read(path.read_bytes())
     assert "\ufb01" not in result.text and "Certified" in result.text
-    for span in result.determination.evidence:
-        assert " ".join(result.text[span.start : span.end].split())
+    [span] = [e for e in result.determination.evidence if e.path == "items.0.rationale"]
+    assert " ".join(result.text[span.start : span.end].split()) == result.determination.items[0].rationale
     row = json.dumps(Outcome(letter, result=result).row())
     assert "text" not in json.loads(row) and result.text[:500] not in row
 
