@@ -156,8 +156,10 @@ def test_a_hyphen_at_a_paragraph_break_is_left_alone() -> None:
 
 
 def test_unicode_forms_fold_to_the_plain_characters() -> None:
-    text = "\ufeffCerti\ufb01ed \u201cO\ufb03cial\u201d \u2013 patient\u2019s 5\u00a0mg\u2009x\u200b2\r\nnext\rline"
-    assert canonical.characters(text) == 'Certified "Official" - patient\'s 5 mg x2\nnext\nline'
+    text = (
+        "\ufeffCerti\ufb01ed \u201cO\ufb03cial\u201d \u2013 patient\u2019s 5\u00a0mg\u2009x\u200b2 \u00bd\r\nnext\rline"
+    )
+    assert canonical.characters(text) == 'Certified "Official" - patient\'s 5 mg x2 1/2\nnext\nline'
 
 
 def test_running_headers_footers_and_page_numbers_go_wherever_they_fall() -> None:

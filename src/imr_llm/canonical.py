@@ -40,6 +40,7 @@ _ASCII = str.maketrans(
         **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212", "-"),
         **dict.fromkeys("\u200b\u200c\u200d\u2060\ufeff", ""),
         **dict.fromkeys("\u2028\u2029\u0085", "\n"),
+        "\u2044": "/",  # NFKC writes "½" as 1, FRACTION SLASH, 2
     }
 )
 
