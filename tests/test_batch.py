@@ -98,7 +98,7 @@ def test_a_folder_becomes_jsonl_and_bad_letters_an_errors_file(corpus: Path, tmp
     failures = {r["id"]: r["error"] for r in read_rows(tmp_path / "results.errors.jsonl")}
     assert failures.keys() == {"bad/empty.txt", "bad/scan.pdf", "bad/latin1.txt"}
     assert failures["bad/scan.pdf"]["type"] == "NoTextLayerError"
-    assert "not UTF-8" in failures["bad/latin1.txt"]["message"]
+    assert "not an IMR determination letter" in failures["bad/latin1.txt"]["message"]  # read, not refused
     assert oct(out.stat().st_mode & 0o777) == "0o600"
 
 

@@ -60,7 +60,7 @@ class Outcome:
 def extract_one(letter: Letter, **kwargs: Any) -> Outcome:
     """Read and extract one letter; any expected failure becomes the outcome, not an exception."""
     try:
-        return Outcome(letter, result=extract_result(letter.read(), **kwargs))
+        return Outcome(letter, result=extract_result(letter.path, **kwargs))
     except (ImrLlmError, OSError) as exc:
         return Outcome(letter, error=exc)
 

@@ -28,7 +28,7 @@ import openai
 from imr_llm import batch
 from imr_llm.cache import RecordCache
 from imr_llm.errors import ImrLlmError, OutputBusyError, shown
-from imr_llm.extract import check_letter, extract_result
+from imr_llm.extract import extract_result
 from imr_llm.prompts import PromptError
 from imr_llm.sources import Letter, discover, scan
 
@@ -136,13 +136,15 @@ def _eval(args: argparse.Namespace) -> int:
                   if run["ok"] else run["error"])  # fmt: skip
         print(shown(f"{run['letter']}: {detail}"), file=sys.stderr, flush=True)
 
-    def review_page(case, record) -> None:
+    def review_page(case, result) -> None:
         from imr_llm import review
 
-        review.write(Path(args.review_dir) / f"{case.name}.html", case.text, record, title=case.name, gold=case.gold)
+        page = Path(args.review_dir) / f"{case.name}.html"
+        review.write(page, result.text, result.determination, title=case.name, gold=case.gold)
 
     on_record = review_page if args.review_dir else None
-    report = evaluate_folders(args.samples, args.gold, on_letter=progress, on_record=on_record, **_model_kwargs(args))
+    gold = args.gold or ["evals/gold"]
+    report = evaluate_folders(args.samples, gold, on_letter=progress, on_record=on_record, **_model_kwargs(args))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
@@ -164,10 +166,9 @@ def _review(args: argparse.Namespace) -> int:
         _warn("review", f"no such file: {args.letter}")
         return 2
     [letter] = discover([args.letter])
-    text = check_letter(letter.read())
-    result = extract_result(text, **_model_kwargs(args))
+    result = extract_result(letter.path, **_model_kwargs(args))
     gold = Determination.model_validate_json(Path(args.gold).read_text(encoding="utf-8")) if args.gold else None
-    path = review.write(args.out, text, result.determination, title=letter.id, gold=gold, note=result.summary())
+    path = review.write(args.out, result.text, result.determination, title=letter.id, gold=gold, note=result.summary())
     print(shown(f"wrote {path}"))
     return 0
 
@@ -262,8 +263,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     ev = commands.add_parser("eval", help="score a model and prompt against gold records")
     _model_options(ev)
-    ev.add_argument("--samples", default="evals/samples", help="folder of letters (*.txt)")
-    ev.add_argument("--gold", default="evals/gold", help="folder of gold records (<letter>.json)")
+    ev.add_argument("--samples", default="evals/samples", help="folder of letters (*.txt, *.pdf)")
+    ev.add_argument("--gold", action="append", help="folder of gold records (<letter>.json); repeat it "
+                    "to search several, the first holding a letter's record wins (default evals/gold)")  # fmt: skip
     ev.add_argument("--out", default="evals/reports/latest.json", help="JSON report (Markdown beside it)")
     ev.add_argument(
         "--fail-under", type=float, metavar="SCORE",

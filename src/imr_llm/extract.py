@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import re
+import os
 import sqlite3
 import time
 from dataclasses import dataclass, field
@@ -31,11 +31,12 @@ from instructor.core.exceptions import (
 from pydantic import BaseModel, ValidationError
 
 from imr_llm import client as clients
-from imr_llm import layout
+from imr_llm import layout, reading
 from imr_llm.cache import RecordCache, cache_key
-from imr_llm.errors import ConfigError, ExtractionError, InvalidLetterError, shown
+from imr_llm.errors import ConfigError, ExtractionError, shown
 from imr_llm.layout import Layout
 from imr_llm.prompts import Prompt, as_prompt
+from imr_llm.reading import MAX_CHARS
 from imr_llm.result import ExtractionResult, Usage
 from imr_llm.retry import RetryPolicy, transient_cause
 from imr_llm.salvage import describe
@@ -44,8 +45,6 @@ from imr_llm.schema import SCHEMA_VERSION, Determination
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
 DEFAULT_STRATEGY = "per_item"
-MAX_CHARS = 100_000
-"""Longest letter accepted (real IMR letters run 3-15k characters); never truncated silently."""
 
 
 @dataclass(frozen=True)
@@ -73,37 +72,8 @@ class Options:
         return params
 
 
-def check_letter(text: object, max_chars: int = MAX_CHARS) -> str:
-    """The letter as text, or an `InvalidLetterError` that says what is wrong with it.
-
-    Refused: bytes that are not UTF-8, binary data, empty text, text over `max_chars` (never
-    truncated), and text that states no decision at all — a model asked to read a grocery
-    list as a determination would fill the schema anyway, so that is stopped here."""
-    if isinstance(text, bytes):
-        try:
-            text = text.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise InvalidLetterError(f"letter is not UTF-8 text (bad byte at {exc.start})") from exc
-    if not isinstance(text, str):
-        raise InvalidLetterError(f"letter must be str or UTF-8 bytes, not {type(text).__name__}")
-    if not text.strip():
-        raise InvalidLetterError("letter is empty")
-    if "\x00" in text or len(_CONTROL.findall(text[:20_000])) > 0.01 * min(len(text), 20_000):
-        raise InvalidLetterError("letter contains NUL or control bytes: binary data, not text")
-    if len(text) > max_chars:
-        raise InvalidLetterError(
-            f"letter is {len(text):,} characters, over the {max_chars:,} limit; "
-            "split it or raise Options.max_chars (nothing is truncated)"
-        )
-    if not _DECISION.search(text):
-        raise InvalidLetterError(
-            "no Upheld or Overturned decision anywhere in the text: not an IMR determination letter"
-        )
-    return text
-
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
-_DECISION = re.compile(r"\b(?:upheld|overturned)\b", re.IGNORECASE)
+check_letter = reading.read
+"""The letter's canonical text or a typed refusal: `imr_llm.reading.read`, by its earlier name."""
 
 
 def model_name(endpoint: clients.Endpoint, strategy: str) -> str:
@@ -220,6 +190,7 @@ class Job:
             attempts=self.calls,
             latency_s=round(time.perf_counter() - self.started, 3),
             cache_hit=cache_hit,
+            text=self.text,
         )
 
 
@@ -259,7 +230,7 @@ _RETRIED = (InstructorError, openai.OpenAIError)
 
 
 def extract_result(
-    text: str | bytes,
+    text: str | bytes | os.PathLike[str],
     *,
     model: str | None = None,
     base_url: str | None = None,
@@ -277,7 +248,7 @@ def extract_result(
         raise ConfigError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
     options = options or Options()
     job = Job(
-        text=check_letter(text, options.max_chars),
+        text=reading.read(text, max_chars=options.max_chars),
         endpoint=clients.resolve(model, base_url, api_key, mode),
         prompt=as_prompt(prompt),
         options=options,
@@ -289,12 +260,12 @@ def extract_result(
     return job.done(STRATEGIES[strategy](job))
 
 
-async def aextract_result(text: str | bytes, **kwargs: Any) -> ExtractionResult:
+async def aextract_result(text: str | bytes | os.PathLike[str], **kwargs: Any) -> ExtractionResult:
     """Async `extract_result` (same arguments): runs the blocking pipeline in a worker thread."""
     return await asyncio.to_thread(extract_result, text, **kwargs)
 
 
-def extract(text: str | bytes, **kwargs: Any) -> Determination:
+def extract(text: str | bytes | os.PathLike[str], **kwargs: Any) -> Determination:
     """Extract one IMR letter into a validated `Determination`.
 
     With no `model`/`base_url` (argument or `IMR_LLM_MODEL`/`IMR_LLM_BASE_URL`) the
@@ -302,12 +273,14 @@ def extract(text: str | bytes, **kwargs: Any) -> Determination:
     OpenAI; add `base_url=` for vLLM, Ollama or a llama.cpp server. `prompt` is a
     packaged prompt name, a folder, or a `Prompt`; `cache=False` turns the cache off.
     `strategy` is `per_item` (default), `whole` or `rules` (see `imr_llm.strategies`).
-    Raises `InvalidLetterError` for unusable input and `ExtractionError` when the
+    `text` is the letter as text, bytes (UTF-8 or Windows-1252 text, or a PDF) or a file path;
+    it is read into canonical text first (`imr_llm.reading`), which `ExtractionResult.text`
+    holds and evidence offsets index. Raises `InvalidLetterError` for unusable input and `ExtractionError` when the
     model gives no valid record within the retry bounds.
     """
     return extract_result(text, **kwargs).determination
 
 
-async def aextract(text: str | bytes, **kwargs: Any) -> Determination:
+async def aextract(text: str | bytes | os.PathLike[str], **kwargs: Any) -> Determination:
     """Async `extract`."""
     return (await aextract_result(text, **kwargs)).determination

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ValidationError
 from imr_llm import client as clients
 from imr_llm.batch import JsonlLog, Outcome, errors_path, plan
 from imr_llm.errors import ConfigError, ExtractionError, ImrLlmError, InvalidLetterError
-from imr_llm.extract import Job, Options, check_letter
+from imr_llm.extract import Job, Options
 from imr_llm.files import private_file
 from imr_llm.prompts import Prompt, as_prompt
 from imr_llm.result import Usage
@@ -75,7 +75,7 @@ def write_requests(
     with private_file(path) as fh, JsonlLog(errors) as failures:  # requests carry whole letters
         for letter in discover(inputs):
             try:
-                text = check_letter(letter.read(), options.max_chars)
+                text = letter.read(options.max_chars)
             except (ImrLlmError, OSError) as exc:
                 failures.write(Outcome(letter, error=exc).row())
                 refused += 1
@@ -152,7 +152,7 @@ def _outcome(letter: Letter, response: dict[str, Any], prompt: Prompt, mode: str
             raise ExtractionError(f"answer did not fit the schema ({reason})", kind="validation",
                                   attempts=1, usage=usage) from exc  # fmt: skip
         endpoint = clients.Endpoint(model=completion.model, mode=mode, base_url=clients.OPENAI_BASE_URL)
-        job = _Answered(text=check_letter(letter.read()), endpoint=endpoint, prompt=prompt,
+        job = _Answered(text=letter.read(), endpoint=endpoint, prompt=prompt,
                         options=Options(max_checks=0), cache=None, strategy="whole", answer=answer)  # fmt: skip
         job.calls, job.usage = 1, usage
         return Outcome(letter, result=job.done(whole(job)))

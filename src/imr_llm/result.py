@@ -37,7 +37,10 @@ class Usage(BaseModel):
 
 
 class ExtractionResult(BaseModel):
-    """A record and its cost: tokens (summed over retries), model calls, latency, cache hit."""
+    """A record and its cost: tokens (summed over retries), model calls, latency, cache hit.
+
+    `text` is the letter's canonical text (`imr_llm.reading`), the text evidence offsets index
+    and review pages show. Rows and the record cache store the record, never this text."""
 
     determination: Determination
     model: str
@@ -46,6 +49,7 @@ class ExtractionResult(BaseModel):
     attempts: int
     latency_s: float
     cache_hit: bool
+    text: str
 
     def summary(self) -> str:
         """One line: items, strategy, model, tokens, calls, seconds, and whether the cache answered."""

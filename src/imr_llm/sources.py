@@ -2,9 +2,10 @@
 
 Each letter keeps an id that survives moving the corpus — its path relative to the input
 root it was found under — and the sha256 of its bytes, so a rerun can tell a letter already
-done from one that changed. Reading is separate from finding: a file that cannot be read
-(no permission, an I/O error, not UTF-8, a PDF with no text layer) becomes a typed error for
-that letter alone, never a failed discovery.
+done from one that changed. Reading is separate from finding, and goes through
+`imr_llm.reading` like every other entry point: a file that cannot be read (no permission, an
+I/O error, a PDF with no text layer, not a letter) becomes a typed error for that letter alone,
+never a failed discovery.
 
 Folders are walked following symbolic links, each real folder (device and inode) once, so a
 linked-in folder is read and a link loop ends; what the walk leaves out — loops, folders it
@@ -17,23 +18,19 @@ from __future__ import annotations
 import fnmatch
 import glob
 import hashlib
-import io
 import logging
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from imr_llm.errors import InvalidLetterError, shown
+from imr_llm import reading
+from imr_llm.errors import shown
+from imr_llm.reading import NoTextLayerError
 
 log = logging.getLogger(__name__)
 SUFFIXES = (".txt", ".pdf")
-MIN_PDF_CHARS = 200
-"""Fewer extracted characters than this in a whole PDF means no usable text layer."""
-
-
-class NoTextLayerError(InvalidLetterError):
-    """A PDF whose pages carry no extractable text: a scan, which needs OCR first."""
+__all__ = ["SUFFIXES", "Letter", "NoTextLayerError", "discover", "pdf_text"]
 
 
 @dataclass(frozen=True)
@@ -55,29 +52,13 @@ class Letter:
         rel = path.relative_to(root) if root != path else Path(path.name)
         return cls(id=rel.as_posix(), path=path, sha256=digest)
 
-    def read(self) -> str | bytes:
-        """The letter's text (bytes for `.txt`: `check_letter` decodes and vets them)."""
-        data = self.path.read_bytes()
-        return pdf_text(data) if self.path.suffix.lower() == ".pdf" else data
+    def read(self, max_chars: int = reading.MAX_CHARS) -> str:
+        """The letter's canonical text (`imr_llm.reading.read`; warnings name the letter's id)."""
+        return reading.read(self.path, max_chars=max_chars, name=self.id)
 
 
-def pdf_text(data: bytes) -> str:
-    """Text of every page of a PDF, in order (a page break is a line break: paragraphs run on)."""
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
-
-    logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings can quote page content
-    try:
-        pages = [page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages]
-    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
-        raise InvalidLetterError(f"not a readable PDF ({type(exc).__name__})") from exc
-    text = "\n".join(pages)
-    if len(text.strip()) < MIN_PDF_CHARS:
-        raise NoTextLayerError(
-            f"PDF has {len(pages)} page(s) but only {len(text.strip())} characters of text: "
-            "a scanned letter without a text layer; run OCR (e.g. ocrmypdf) and try again"
-        )
-    return text
+pdf_text = reading.read_pdf
+"""A PDF's canonical text (`imr_llm.reading.read_pdf`, by its earlier name)."""
 
 
 def _root_of(pattern: str) -> tuple[Path, list[str]]:

@@ -1,10 +1,15 @@
-"""Letters and their gold records: `<samples>/<name>.txt` pairs with `<gold>/<name>.json`.
+"""Letters and their gold records: `<samples>/<name>.txt` (or `.pdf`) pairs with `<gold>/<name>.json`.
 
-Any folder pair in this layout can be evaluated, so users add their own labeled letters.
+Any folder pair in this layout can be evaluated, so users add their own labeled letters; several
+gold folders can serve one letters folder (the first holding `<name>.json` wins), so a form of
+the corpus built from two labeled sets is scored against both. A case keeps its letter's path,
+not its text: the evaluation reads it through `imr_llm.reading` exactly as `extract` does, so a
+letter scores as it extracts.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +18,7 @@ from pydantic import ValidationError
 from imr_llm.errors import ImrLlmError
 from imr_llm.salvage import describe
 from imr_llm.schema import Determination
+from imr_llm.sources import SUFFIXES
 
 
 class DatasetError(ImrLlmError, ValueError):
@@ -22,27 +28,30 @@ class DatasetError(ImrLlmError, ValueError):
 @dataclass(frozen=True)
 class Case:
     name: str
-    text: str
+    path: Path
     gold: Determination
 
 
-def load(samples: Path | str, gold: Path | str) -> list[Case]:
-    """Every `.txt` letter in `samples` with its gold record; errors name the file at fault."""
-    samples, gold = Path(samples), Path(gold)
-    for folder in (samples, gold):
+def load(samples: Path | str, gold: Path | str | Sequence[Path | str]) -> list[Case]:
+    """Every `.txt`/`.pdf` letter in `samples` with its gold record from the first of the `gold`
+    folders that holds one; errors name the file at fault."""
+    samples = Path(samples)
+    golds = [Path(gold)] if isinstance(gold, str | Path) else [Path(g) for g in gold]
+    for folder in (samples, *golds):
         if not folder.is_dir():
             raise DatasetError(f"no folder at {folder}")
-    letters = sorted(samples.glob("*.txt"))
+    letters = sorted(p for p in samples.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
     if not letters:
-        raise DatasetError(f"no .txt letters in {samples}")
+        raise DatasetError(f"no .txt or .pdf letters in {samples}")
     cases = []
     for letter in letters:
-        record = gold / f"{letter.stem}.json"
-        if not record.is_file():
-            raise DatasetError(f"letter {letter.name} has no gold record at {record}")
+        record = next((g / f"{letter.stem}.json" for g in golds if (g / f"{letter.stem}.json").is_file()), None)
+        if record is None:
+            where = ", ".join(str(g) for g in golds)
+            raise DatasetError(f"letter {letter.name} has no gold record ({letter.stem}.json) in {where}")
         try:
             expected = Determination.model_validate_json(record.read_text(encoding="utf-8"))
         except ValidationError as exc:
             raise DatasetError(f"gold record {record} is not a valid Determination: {describe(exc)}") from None
-        cases.append(Case(letter.stem, letter.read_text(encoding="utf-8"), expected))
+        cases.append(Case(letter.stem, letter, expected))
     return cases

@@ -1,9 +1,11 @@
-"""Run an evaluation: extract every letter (through the cache), score it, describe the run."""
+"""Run an evaluation: extract every letter (through the cache), score it, describe the run.
+
+Each letter is given to `extract_result` as its file, so it is read exactly as `extract` reads it."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,7 +18,8 @@ from imr_llm.evals.report import Report
 from imr_llm.evals.score import LetterScore, score_letter, summarise
 from imr_llm.extract import DEFAULT_STRATEGY, Options, extract_result, model_name
 from imr_llm.prompts import Prompt, as_prompt
-from imr_llm.schema import SCHEMA_VERSION, Determination
+from imr_llm.result import ExtractionResult
+from imr_llm.schema import SCHEMA_VERSION
 
 
 def evaluate(
@@ -30,12 +33,12 @@ def evaluate(
     cache: bool | str | Path = True,
     options: Options | None = None,
     on_letter: Callable[[dict[str, Any]], None] | None = None,
-    on_record: Callable[[Case, Determination], None] | None = None,
+    on_record: Callable[[Case, ExtractionResult], None] | None = None,
 ) -> Report:
     """Extract and score each case; a failed extraction scores as misses and is listed.
 
     `on_letter` is called with each letter's run summary as it finishes (progress for long runs);
-    `on_record` with each case and its extracted record (e.g. to write review pages).
+    `on_record` with each case and its extraction (e.g. to write review pages of `result.text`).
     """
     prompt = as_prompt(prompt)
     endpoint = clients.resolve(model, base_url, None, mode)
@@ -45,7 +48,7 @@ def evaluate(
     for case in cases:
         try:
             result = extract_result(
-                case.text,
+                case.path,
                 model=model,
                 base_url=base_url,
                 mode=mode,
@@ -62,7 +65,7 @@ def evaluate(
             continue
         letters.append(score_letter(case.name, result.determination, case.gold))
         if on_record:
-            on_record(case, result.determination)
+            on_record(case, result)
         runs.append({
             "letter": case.name,
             "ok": True,
@@ -97,6 +100,6 @@ def evaluate(
     })  # fmt: skip
 
 
-def evaluate_folders(samples: Path | str, gold: Path | str, **kwargs: Any) -> Report:
-    """`evaluate` over a samples folder and a gold folder."""
+def evaluate_folders(samples: Path | str, gold: Path | str | Sequence[Path | str], **kwargs: Any) -> Report:
+    """`evaluate` over a samples folder and one or more gold folders (the first holding a record wins)."""
     return evaluate(load(samples, gold), **kwargs)

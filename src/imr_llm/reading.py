@@ -1,0 +1,137 @@
+"""One way to read a letter: whatever form it arrives in, the canonical text every stage sees.
+
+Every entry point (`extract` on a str, bytes or a file; batches; `imr-llm eval` and
+`review`; the OpenAI Batch path) reads a letter through `read`, so a letter scores in the
+eval exactly as it extracts, evidence offsets index the text a review page shows, and a
+letter and its CRLF or cp1252 twin share one cache key and one record.
+
+Canonical text, in order:
+
+- bytes: a PDF (by its `%PDF-` signature) is read page by page into lines and paragraphs
+  (`imr_llm.pdftext`, which says how that engine was chosen);
+  other bytes lose a UTF-8 BOM and decode as UTF-8, else as Windows-1252 with a
+  `LegacyEncodingWarning` that names the file (never the text); the five bytes cp1252 leaves
+  undefined decode as Latin-1. No letter is refused for its encoding.
+- then the text is made canonical (`imr_llm.canonical`): plain characters, page furniture
+  gone, words hyphenated across line breaks whole again.
+
+`read` also refuses what is not a letter, with an `InvalidLetterError` that says why: empty
+text, binary data, text over `max_chars` (never truncated), a PDF without a text layer
+(`NoTextLayerError`), and text that states no decision at all.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import re
+import warnings
+from pathlib import Path
+
+from imr_llm.canonical import canonical
+from imr_llm.errors import InvalidLetterError
+from imr_llm.pdftext import pdf_pages
+
+MAX_CHARS = 100_000
+"""Longest letter accepted (real IMR letters run 3-15k characters); never truncated silently."""
+MIN_PDF_CHARS = 200
+"""Fewer characters than this in a whole PDF, once page furniture is gone, means no text layer."""
+
+
+class NoTextLayerError(InvalidLetterError):
+    """A PDF whose pages carry no extractable text: a scan, which needs OCR first."""
+
+
+class LegacyEncodingWarning(UserWarning):
+    """A letter was not UTF-8 and was decoded as Windows-1252 (read, not refused)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Bytes to text
+
+
+def _latin1_fallback(error: UnicodeError) -> tuple[str, int]:
+    assert isinstance(error, UnicodeDecodeError)
+    return error.object[error.start : error.end].decode("latin-1"), error.end
+
+
+codecs.register_error("imr-llm-latin1", _latin1_fallback)
+
+
+def decode(data: bytes, name: str = "letter") -> str:
+    """UTF-8 (a BOM dropped), else Windows-1252 with a warning naming `name`, never refused."""
+    data = data.removeprefix(codecs.BOM_UTF8)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        warnings.warn(f"{name} is not UTF-8; read as Windows-1252", LegacyEncodingWarning, stacklevel=3)
+        return data.decode("cp1252", errors="imr-llm-latin1")
+
+
+# ---------------------------------------------------------------------------------------------
+# The one path
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_DECISION = re.compile(
+    r"\b(?:upheld|overturned)\b"
+    r"|\bfinal\s+determination\s*:\s*(?:uphold|overturn)"
+    r"|\bis\s+(?:not\s+)?medically\s+necessary\s+and\s+appropriate\b",
+    re.I,
+)
+
+
+def read(source: str | bytes | os.PathLike[str], *, max_chars: int = MAX_CHARS, name: str | None = None) -> str:
+    """The canonical text of a letter given as text, bytes or a file (`.txt` or PDF).
+
+    Raises `InvalidLetterError` (or `NoTextLayerError`) naming what is wrong, never quoting
+    the letter; `OSError` if a file cannot be read."""
+    if isinstance(source, os.PathLike):
+        name = name or Path(source).name
+        source = Path(source).read_bytes()
+    if isinstance(source, bytes):
+        if b"%PDF-" in source[:1024]:
+            return read_pdf(source, max_chars=max_chars)
+        if b"\x00" in source:
+            raise _binary()
+        source = decode(source, name or "letter")
+    if not isinstance(source, str):
+        raise InvalidLetterError(f"letter must be str, bytes or a file path, not {type(source).__name__}")
+    if "\x00" in source or len(_CONTROL.findall(source[:20_000])) > 0.01 * min(len(source), 20_000):
+        raise _binary()
+    if len(source) > max_chars:
+        raise _too_long(len(source), max_chars)
+    return _checked(canonical(source.split("\f")), max_chars, pdf=False)
+
+
+def read_pdf(data: bytes, *, max_chars: int = MAX_CHARS) -> str:
+    """The canonical text of a PDF's pages; `NoTextLayerError` when only furniture has text."""
+    return _checked(canonical(pdf_pages(data)), max_chars, pdf=True)
+
+
+def _binary() -> InvalidLetterError:
+    return InvalidLetterError("letter contains NUL or control bytes: binary data, not text")
+
+
+def _too_long(size: int, max_chars: int) -> InvalidLetterError:
+    return InvalidLetterError(
+        f"letter is {size:,} characters, over the {max_chars:,} limit; "
+        "split it or raise Options.max_chars (nothing is truncated)"
+    )
+
+
+def _checked(text: str, max_chars: int, *, pdf: bool) -> str:
+    size = len(text.strip())
+    if pdf and size < MIN_PDF_CHARS:
+        raise NoTextLayerError(
+            f"PDF has only {size} characters of text besides page furniture: "
+            "a scanned letter without a text layer; run OCR (e.g. ocrmypdf) and try again"
+        )
+    if not size:
+        raise InvalidLetterError("letter is empty")
+    if len(text) > max_chars:
+        raise _too_long(len(text), max_chars)
+    if not _DECISION.search(text):
+        raise InvalidLetterError(
+            "no Upheld or Overturned decision anywhere in the text: not an IMR determination letter"
+        )
+    return text
