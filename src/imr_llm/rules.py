@@ -138,9 +138,20 @@ def _split_list(text: str) -> list[str]:
     return [_clean(p) for p in out if _clean(p)]
 
 
+_FIELD_LINE = re.compile(r"^\s*[A-Z][\w()/' -]{2,40}:")
+
+
 def _line(text: str, label: str) -> str | None:
+    """The value after "label:", with the lines it wrapped onto (up to the next "Label:" line)."""
     m = re.search(rf"^[ \t]*{label}[ \t]*:[ \t]*(.+?)[ \t]*$", text, re.M | re.I)
-    return m[1] if m else None
+    if not m:
+        return None
+    value = m[1]
+    for line in (line for line in text[m.end() :].splitlines() if line.strip()):
+        if _FIELD_LINE.match(line) or re.search(r"[.;:]$", value) or len(value) > 200:
+            break
+        value += " " + line.strip()
+    return value
 
 
 def reviewer(text: str) -> dict[str, Any]:
@@ -222,7 +233,7 @@ def record(layout: Layout) -> dict[str, Any]:
         "items": [
             {
                 "request": item.request.value,
-                "decision": item.decision.value,
+                "decision": item.verdict,
                 "treatment": treatment(item.request.value),
                 "claims_administrator_guideline": citation(item.claims_administrator_guideline) or _no_citation(),
                 "reviewer_guideline": citation(item.reviewer_guideline) or _no_citation(),
