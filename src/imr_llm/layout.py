@@ -53,8 +53,10 @@ _SECTION = _line_start(SECTIONS, r"[ \t]*:?[ \t]*$")
 _SECTION_2013 = _line_start(SECTIONS_2013, r"[ \t]*:")
 _GUIDELINES_USED = r"Medical\s+Treatment\s+Guidelines?\s*(?:\(s\))?\s+Used\s+by\s+the"
 LABELS = {
-    "claims_administrator_guideline": rf"Claims\s+Administrator\s+guideline|{_GUIDELINES_USED}\s+Claims\s+Administrator",
-    "reviewer_guideline": rf"(?:MAXIMUS|Expert\s+Reviewer|Reviewer)\s+guideline|{_GUIDELINES_USED}\s+Expert\s+Reviewer",
+    "claims_administrator_guideline": rf"Claims\s+Administrator\s+guideline|{_GUIDELINES_USED}\s+Claims\s+"
+    r"Administrator",
+    "reviewer_guideline": rf"(?:MAXIMUS|Expert\s+Reviewer|Reviewer)\s+guideline|{_GUIDELINES_USED}\s+Expert\s+"
+    r"Reviewer",
     "rationale": r"Decision\s+rationale|Rationale\s+for\s+the\s+Decision",
 }
 _LABEL = _line_start(LABELS, r"[ \t]*:")
@@ -223,6 +225,8 @@ def _sections(text: str) -> tuple[dict[str, Span], int]:
     sections: dict[str, Span] = {}
     for i, (_, body_start, name) in enumerate(found):
         body_end = found[i + 1][0] if i + 1 < len(found) else len(text)
+        if name and i and found[i - 1][2] == name and name in sections:  # one section under two titles
+            body_start = sections.pop(name).start
         piece = span(text, body_start, body_end)
         if name and name not in sections and piece is not None:
             sections[name] = piece
@@ -262,7 +266,8 @@ def _wraps_into(prev: _Line, line: _Line, width: int) -> bool:
 
 def _heading(text: str, lines: list[_Line], i: int, floor: int, width: int) -> _Mark | None:
     """An item heading whose decision (or, in a 2013 letter, whose "Regarding … :") ends at line
-    i or i+1; it may start on line i-1 when the request wrapped (never below `floor`)."""
+    i or i+1; it may start on line i-1 when the request wrapped (never below `floor`), and after
+    the last full stop on its line when a rationale's last sentence ran on into it."""
     line = lines[i]
     if _LABEL.match(line.text):
         return None
@@ -280,6 +285,11 @@ def _heading(text: str, lines: list[_Line], i: int, floor: int, width: int) -> _
     if pattern is _HEADING and i - 1 >= floor and _wraps_into(lines[i - 1], line, width):
         first = i - 1
     start, end = lines[first].start, lines[last].end
+    if pattern is _HEADING:  # a heading run on from the sentence before it starts after that sentence
+        numbering = re.match(rf"{_NUMBERING}\s*", text[start:end])
+        after = start + (numbering.end() if numbering else 0)
+        breaks = list(_SENTENCE_BREAK.finditer(text, after, lines[i].end))
+        start = breaks[-1].end() - 1 if breaks else start
     m = pattern.match(text[start:end])
     if m is None or end - start > MAX_HEADING:
         return None

@@ -16,13 +16,21 @@ from imr_llm.layout import Layout, Span
 DATE = r"(?:\d{1,2}/\d{1,2}/\d{2,4}|[A-Z][a-z]{2,8}\.?\s+\d{1,2},?\s+\d{4})"
 """A date as letters write them: 6/7/12, 06/08/2000, August 4, 2011."""
 _PAGES = re.compile(r"Page\(?s?\)?\s*:?\s*(?P<pages>[\d\s,\-\u2013and]+)", re.I)
-_DOCUMENT = re.compile(
-    r"(?P<doc>(?:CA\s+)?MTUS(?:\s+[A-Z][\w&/-]*)*?\s+Guidelines|Official\s+Disability\s+Guidelines(?:\s*\(ODG\))?"
-    r"|ACOEM(?:\s+[A-Z][\w&/-]*)*?(?:\s+Guidelines)?)",
+_DOCUMENT = re.compile(r"(?P<doc>\b(?:[A-Z][\w&/-]*\s+){1,7}?(?i:Guidelines)(?:\s*\(ODG\))?|\bACOEM\b)")
+"""A guideline document: capitalised words ending in "Guidelines" ("ACOEM Practice Guidelines")."""
+_NOT_BASED = r"did\s+not\s+base\s+(?:their|his/her|his|her|its|the)\s+decision\s+on\s+the\s+MTUS"
+_NOT_MTUS = re.compile(_NOT_BASED, re.I)
+_NOT_MTUS_SENTENCE = re.compile(_NOT_BASED + r"[^.]*\.", re.I)
+_NOT_PART = re.compile(
+    r",?\s*which\s+(?:is|are)\s+not\s+(?:a\s+)?part\s+of\s+the\s+MTUS|Non-MTUS(?:\s+Citation)?\s*:?", re.I
+)
+"""Words that name the MTUS to say a source is outside it: no MTUS source of their own."""
+_NOT_TOPIC = re.compile(
+    r"\(\d{4}\)|\d+(?:st|nd|rd|th)\s+Edition|Chapter\s+\d+|Table\s+[\d.\-]+|which\s+(?:is|are)\s+(?:not\s+)?(?:a\s+)?part"
+    r"\s+of\s+the\s+MTUS",
     re.I,
 )
-_NOT_MTUS = re.compile(r"did\s+not\s+base\s+(?:their|his|her|the)\s+decision\s+on\s+the\s+MTUS", re.I)
-_NOT_MTUS_SENTENCE = re.compile(_NOT_MTUS.pattern + r"[^.]*\.", re.I)
+"""Edition years, chapter and table numbers: between a document and its pages, but not its topic."""
 _SPECIALTY_AND = {"physical medicine and rehabilitation", "obstetrics and gynecology", "allergy and immunology",
                   "psychiatry and neurology", "colon and rectal surgery"}  # fmt: skip
 
@@ -31,16 +39,34 @@ def _clean(text: str) -> str:
     return " ".join(text.split()).strip(" .;,:\"'")
 
 
+def _pages(text: str) -> list[int]:
+    """Every page the line cites ("page 30-32 … page 308"), sorted; a misread range is skipped."""
+    pages: set[int] = set()
+    for m in _PAGES.finditer(text):
+        try:
+            pages.update(normalize.parse_pages(m["pages"]))
+        except ValueError:
+            continue
+    return sorted(pages)
+
+
+def _topic(rest: str) -> str | None:
+    """The words between a document and its pages, without editions, chapters and tables."""
+    parts = [_clean(p) for p in _NOT_TOPIC.sub("", rest).split(",")]
+    topic = ", ".join(p for p in parts if p)
+    return topic if re.search(r"[A-Za-z]", topic) else None
+
+
 def citation(line: Span | None) -> dict[str, Any] | None:
-    """A guideline line -> mtus_based, sources, document (the first cited), topic, pages."""
+    """A guideline line -> mtus_based, sources, document (the first cited), topic, pages.
+
+    A line that cites nothing of its own ("did not cite any evidence-based criteria", "found
+    the guideline used by the Claims Administrator relevant") names no source, so it comes out
+    as no citation: not MTUS-based, no sources, document, topic or pages."""
     if line is None:
         return None
     text = line.value
-    pages_match = _PAGES.search(text)
-    pages = normalize.parse_pages(pages_match["pages"]) if pages_match else []
-    body = text[: pages_match.start()] if pages_match else text
-    mtus_based = not _NOT_MTUS.search(body)
-    body = re.sub(r"Non-MTUS\s+Citation\s*", "", _NOT_MTUS_SENTENCE.sub("", body)).strip()
+    body = _NOT_PART.sub(" ", _NOT_MTUS_SENTENCE.sub("", text))
     sources = []
     if re.search(r"\bMTUS\b", body):
         sources.append("MTUS")
@@ -48,27 +74,29 @@ def citation(line: Span | None) -> dict[str, Any] | None:
         sources.append("ODG")
     if re.search(r"\bACOEM\b", body):
         sources.append("ACOEM")
-    mtus_based = mtus_based and "MTUS" in sources
     clauses = [c for c in re.split(r"(?<=\.)\s+(?=[A-Z])", body) if _DOCUMENT.search(c)]
     document = topic = None
     if clauses:
         first = clauses[0]
-        doc = _DOCUMENT.search(first)
+        pages_at = _PAGES.search(first)
+        head = first[: pages_at.start()] if pages_at and _DOCUMENT.search(first[: pages_at.start()]) else first
+        doc = _DOCUMENT.search(head)
         document = re.sub(r"\s*\(ODG\)", "", _clean(doc["doc"]))
-        rest = _clean(first[doc.end() :].lstrip(",")).strip("\"'")
-        topic = rest if re.search(r"[A-Za-z]", rest) else None
+        topic = _topic(head[doc.end() :])
     return {
-        "mtus_based": mtus_based,
+        "mtus_based": not _NOT_MTUS.search(text) and "MTUS" in sources,
         "sources": sources,
         "document": document,
         "topic": topic,
-        "pages": pages,
+        "pages": _pages(text),
     }
 
 
 _TIMING = re.compile(r"\b(prospective|retrospective)\b", re.I)
 _PREFIX = re.compile(
-    r"^(?:(?:prescription|request|refill|prospective|retrospective)(?:\s+use)?\s+(?:of|for)?\s*)+", re.I
+    r"^(?:\d+\s+(?=prescription|request|refill))?"  # "1 prescription of …": a count, not the name
+    r"(?:(?:prescriptions?|requests?|refills?|prospective|retrospective)(?:\s+use)?\s+(?:of|for)?\s*)+",
+    re.I,
 )
 _STRENGTH = re.compile(r"\d+(?:\.\d+)?(?:/\d+(?:\.\d+)?)?\s*(?:mg|mcg|g|ml|meq|%)(?:\s*/\s*(?:ml|hr|g))?", re.I)
 _REGION = re.compile(
@@ -154,13 +182,25 @@ def _line(text: str, label: str) -> str | None:
     return value
 
 
+def _is_state(text: str) -> bool:
+    try:
+        return bool(normalize.state_codes(_split_list(text)))
+    except ValueError:
+        return False
+
+
 def reviewer(text: str) -> dict[str, Any]:
     """Credentials in prose ("Board Certified in …") or as lines ("Certification(s)/Specialty:")."""
     flat = " ".join(text.split())
     spec = re.search(r"Board Certified in (.+?)(?:, has a subspecialty| and is licensed|\.)", flat)
     sub = re.search(r"subspecialty in (.+?)(?: and is licensed|\.|,)", flat)
     states = re.search(r"licensed to practice in (.+?)\.", flat)
+    licensed_in = re.search(r"\bis\s+licensed\s+in\s+(.+?)(?:,|\.|\s+and\s+(?:is|has)\b)", flat, re.I)
+    if licensed_in and _is_state(licensed_in[1]):  # "licensed in California" is where, not what
+        states = states or licensed_in
+        licensed_in = None
     spec_text = spec[1] if spec else _line(text, r"Certification\(?s?\)?\s*/\s*Specialt(?:y|ies)")
+    spec_text = spec_text or (licensed_in[1] if licensed_in else None)
     sub_text = sub[1] if sub else _line(text, r"Sub-?specialt(?:y|ies)")
     state_text = states[1] if states else _line(text, r"State\(?s?\)?\s+of\s+Licensure")
     specialties = []
@@ -179,10 +219,13 @@ def reviewer(text: str) -> dict[str, Any]:
     }
 
 
+_SEX = {"male": "male", "man": "male", "gentleman": "male", "female": "female", "woman": "female", "lady": "female"}
+
+
 def patient(summary: str, header: dict[str, Span] | None = None) -> dict[str, Any]:
     flat = " ".join(summary.split())
     age = re.search(r"(\d{1,3})[\s-]*(?:year|yr)s?[\s-]*old", flat, re.I)
-    sex = re.search(r"\b(male|female|man|woman)\b", flat, re.I)
+    sex = re.search(r"\b(male|female|man|woman|gentleman|lady)\b", flat, re.I)  # pronouns alone: unknown
     doi = re.search(rf"(?:injur(?:y|ed)|injury dated|injury on)\D{{0,25}}?({DATE})", flat) or re.search(
         rf"({DATE})\s+date of injury", flat
     )
@@ -199,7 +242,7 @@ def patient(summary: str, header: dict[str, Span] | None = None) -> dict[str, An
             diagnoses += [d for d in _split_list(m[1]) if d not in diagnoses]
     return {
         "age": int(age[1]) if age else None,
-        "sex": sex[1] if sex else None,
+        "sex": _SEX[sex[1].lower()] if sex else None,
         "date_of_injury": header_doi.value if header_doi else (doi[1] if doi else None),
         "mechanism_of_injury": mechanism,
         "diagnoses": diagnoses[:12],
