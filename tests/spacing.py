@@ -68,4 +68,26 @@ def wrapped_headings(text: str) -> str:
     return "\n".join(out)
 
 
-FORMS = {"double": double, "single": single, "wrapped": wrapped, "wrapped_headings": wrapped_headings}
+def rejoined(text: str) -> str:
+    """Wrapped at 70 columns, with every third plain line joined to the next, as rejoining words
+    hyphenated across lines does: a few lines twice as long as the rest."""
+    lines = wrapped(text, 70).split("\n")
+    out: list[str] = []
+    for n, line in enumerate(lines):
+        plain = (
+            ":" not in out[-1] + line and not _OWN_LINE.match(out[-1]) and not _OWN_LINE.match(line) if out else False
+        )
+        if plain and n % 3 == 1:
+            out[-1] += " " + line
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+FORMS = {
+    "double": double,
+    "single": single,
+    "wrapped": wrapped,
+    "wrapped_headings": wrapped_headings,
+    "rejoined": rejoined,
+}

@@ -5,10 +5,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import SAMPLES, fields, gold, sample
-from imr_llm import Options, consistency, extract_result, layout
+from imr_llm import Options, consistency, extract_result, layout, rules
 from imr_llm import client as clients
 from imr_llm.extract import Job
-from imr_llm.layout import Layout
+from imr_llm.layout import Layout, Span
 from imr_llm.prompts import as_prompt
 from imr_llm.strategies import STRATEGIES
 from letters_2013 import EXPECTED, LETTER
@@ -106,3 +106,15 @@ def test_any_mix_of_both_layouts_parses_and_checks_without_raising(text):
     found = layout.parse(text)
     assert_all_spans_slice_back(found)
     assert all(reason.startswith("layout: ") for reason in consistency.reasons(found))
+
+
+def test_rules_read_capitals_and_typographic_quotes():
+    caps = rules.treatment("ACUPUNCTURE FOR THE CERVICAL SPINE, 2 TIMES A WEEK FOR 3 WEEKS (6 VISITS)")
+    assert (caps["name"], caps["category"], caps["visits"], caps["body_region"]) == (
+        "ACUPUNCTURE",
+        "acupuncture",
+        6,
+        "cervical spine",
+    )
+    line = "Decision based on MTUS Chronic Pain Treatment Guidelines \u201cOpioids, criteria for use\u201d Page(s): 80."
+    assert rules.citation(Span(0, len(line), line))["topic"] == "Opioids, criteria for use"

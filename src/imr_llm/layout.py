@@ -26,6 +26,7 @@ does not). Every `Span` slices back to its text: `" ".join(text[start:end].split
 from __future__ import annotations
 
 import re
+import statistics
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
@@ -101,7 +102,8 @@ _HEADER_FIELD = re.compile(
 )
 MAX_HEADING = 400
 WRAPPED = 0.6
-"""A line ended by wrapping is at least this share of the section's usual line width."""
+"""A line ended by wrapping, plus the word that did not fit, is at least this share of the
+section's usual line width."""
 
 
 @dataclass(frozen=True)
@@ -250,13 +252,13 @@ def _header(text: str, end: int) -> dict[str, Span]:
     return fields
 
 
-def _width(lines: list[_Line]) -> int:
-    """The section's usual full line width (its 90th-percentile line length)."""
-    lengths = sorted(len(line.text) for line in lines)
-    return lengths[int(0.9 * (len(lengths) - 1))] if lengths else 0
+def _width(lines: list[_Line]) -> float:
+    """The section's usual line width: the median line length (most lines of a wrapped paragraph
+    are full; a median ignores the lines that rejoined hyphenation made twice as long)."""
+    return statistics.median(len(line.text) for line in lines) if lines else 0
 
 
-def _wraps_into(prev: _Line, line: _Line, width: int) -> bool:
+def _wraps_into(prev: _Line, line: _Line, width: float) -> bool:
     """Whether `prev` is the first part of a request that wrapped onto `line`: it ends no
     sentence, is no label line, and was full enough that `line`'s first word did not fit."""
     if _SENTENCE_END.search(prev.text) or _LABEL.match(prev.text) or re.match(_NUMBERING, line.text):
@@ -264,7 +266,7 @@ def _wraps_into(prev: _Line, line: _Line, width: int) -> bool:
     return len(prev.text) + 1 + len(line.text.split()[0]) >= WRAPPED * width
 
 
-def _heading(text: str, lines: list[_Line], i: int, floor: int, width: int) -> _Mark | None:
+def _heading(text: str, lines: list[_Line], i: int, floor: int, width: float) -> _Mark | None:
     """An item heading whose decision (or, in a 2013 letter, whose "Regarding … :") ends at line
     i or i+1; it may start on line i-1 when the request wrapped (never below `floor`), and after
     the last full stop on its line when a rationale's last sentence ran on into it."""

@@ -36,7 +36,7 @@ _SPECIALTY_AND = {"physical medicine and rehabilitation", "obstetrics and gyneco
 
 
 def _clean(text: str) -> str:
-    return " ".join(text.split()).strip(" .;,:\"'")
+    return " ".join(text.split()).strip(" .;,:\"'\u201c\u201d\u2018\u2019")
 
 
 def _pages(text: str) -> list[int]:
@@ -127,7 +127,7 @@ def treatment(request: str) -> dict[str, Any]:
     strength = _STRENGTH.search(request)
     quantity = re.search(r"#\s*(\d+)", request)
     body = _PREFIX.sub("", request).strip()
-    cut = re.search(r"\s(?:\d|#|\(|for\s+the\b|for\b|to\s+the\b|x\s*\d)|,", body)
+    cut = re.search(r"\s(?:\d|#|\(|for\s+the\b|for\b|to\s+the\b|x\s*\d)|,", body, re.I)
     name = _clean(body[: cut.start()] if cut else body) or _clean(body)
     generic = normalize.generic_name(request)
     category = "medication" if (generic or strength) else None
