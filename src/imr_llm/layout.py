@@ -185,9 +185,8 @@ class _Line:
 
 @dataclass(frozen=True)
 class _Mark:
-    """A line (or lines) that starts an item (`label` None) or one of its labelled parts."""
+    """A line (or lines) that starts an item (`request` set) or one of its labelled parts (`label`)."""
 
-    first: int
     last: int
     start: int
     value_start: int
@@ -299,7 +298,7 @@ def _heading(text: str, lines: list[_Line], i: int, floor: int, width: float) ->
     decision = span(text, start + m.start("decision"), start + m.end("decision")) if pattern is _HEADING else None
     if request is None:
         return None
-    return _Mark(first, last, start, end, request=request, decision=decision)
+    return _Mark(last, start, end, request=request, decision=decision)
 
 
 def _marks(text: str, lines: list[_Line]) -> list[_Mark]:
@@ -314,7 +313,7 @@ def _marks(text: str, lines: list[_Line]) -> list[_Mark]:
             i = floor = heading.last + 1
             continue
         if label is not None:
-            marks.append(_Mark(i, i, lines[i].start, lines[i].start + label.end(), label=label.lastgroup))
+            marks.append(_Mark(i, lines[i].start, lines[i].start + label.end(), label=label.lastgroup))
             floor = i + 1
         i += 1
     return marks
@@ -357,25 +356,27 @@ def _items(text: str, section: Span, verdicts: list[_Verdict]) -> tuple[list[Ite
         unplaced.append(first)
     for mark, end in zip(marks, bounds, strict=True):
         piece = span(text, mark.value_start, end)
-        if mark.label is None:
+        whole = span(text, mark.start, end) or Span(mark.start, mark.start, "")  # a mark's line is never blank
+        if mark.request is not None:
             decision = mark.decision
-            if decision is None and mark.request is not None:
+            if decision is None:  # 2013: the decision is in the numbered list
                 n = _match_verdict(mark.request.value, verdicts, used)
-                decision = verdicts[n].verdict if n is not None else None
-                used.update({n} if n is not None else set())
-            heading = span(text, mark.start, mark.value_start)
-            if decision is None or heading is None or mark.request is None:
-                unplaced.append(span(text, mark.start, end) or Span(mark.start, mark.start, ""))
-                items.append({})  # parts that follow belong to no item
+                if n is not None:
+                    used.add(n)
+                    decision = verdicts[n].verdict
+            if decision is None:
+                unplaced.append(whole)
+                items.append({})  # an item with no decision: what follows belongs to no item either
                 continue
+            heading = span(text, mark.start, mark.value_start) or mark.request
             items.append({"heading": heading, "request": mark.request, "decision": decision})
-            if piece is not None:
+            if piece is not None:  # text between a heading and its first label
                 unplaced.append(piece)
-        elif items and items[-1] and mark.label not in items[-1]:
+        elif mark.label is not None and items and items[-1] and mark.label not in items[-1]:
             if piece is not None:
                 items[-1][mark.label] = piece
-        else:
-            unplaced.append(span(text, mark.start, end) or Span(mark.start, mark.start, ""))
+        else:  # a label before any item, after an item with no decision, or a second one of its kind
+            unplaced.append(whole)
     return [ItemLayout(**parts) for parts in items if parts], unplaced
 
 
@@ -393,7 +394,7 @@ def parse(text: str) -> Layout:
         verdicts = _verdicts(text, section.start)
         items, unplaced = _items(text, section, verdicts)
         stated = [span(text, m.start(1), m.end(1)) for m in _STATED.finditer(text, section.start, section.end)]
-        decisions = [v.verdict for v in verdicts] + [s for s in stated if s is not None]
+        decisions = [v.verdict for v in verdicts] or [s for s in stated if s is not None]
     missing = [name for name in ("credentials", "summary", "items") if name not in sections]
     if section is not None and not items:
         missing.append("item headings")
