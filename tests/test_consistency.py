@@ -11,6 +11,7 @@ from fake_server import completion
 from imr_llm import Options, RetryPolicy, consistency, extract_result, layout, review
 from letters_2013 import LETTER
 from spacing import wrapped
+from variants import VARIANTS, variant
 
 FAST = Options(retry=RetryPolicy(max_attempts=2, max_seconds=10, initial_wait=0.01, max_wait=0.02), timeout=5)
 A = "000_c5f77487a4b823e6"
@@ -152,3 +153,8 @@ def test_review_page_shows_the_reasons_in_a_banner(fake):
     assert 'class="needs-review"' not in review.render(TWO, clean)
     flagged = record.model_copy(update={"needs_review": ["layout: <script>x</script>"]})
     assert "<li>layout: &lt;script&gt;x&lt;/script&gt;</li>" in review.render(text, flagged)
+
+
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+def test_the_variant_layouts_add_up(name):
+    assert reasons(variant(name)[1]) == []
