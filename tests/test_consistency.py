@@ -103,6 +103,8 @@ def test_a_second_label_of_the_same_kind_is_unplaced_not_dropped():
 def test_2013_final_determination_must_match_the_items():
     assert reasons(LETTER) == []
     one(reasons(LETTER.replace("OVERTURN IN PART", "UPHOLD")), "final determination does not match")
+    one(reasons(LETTER.replace("OVERTURN IN PART", "UPHOLD. This means we decided")), "final determination")
+    assert reasons(LETTER.replace("OVERTURN IN PART", "Overturn in part. This means we decided that some")) == []
 
 
 def test_2013_item_with_no_decision_in_the_list_is_flagged():

@@ -33,7 +33,8 @@ _PART_NAMES = {
     "reviewer_guideline": "reviewer guideline",
     "rationale": "decision rationale",
 }
-_FINAL = {"UPHOLD": {"upheld"}, "OVERTURN": {"overturned"}, "OVERTURN IN PART": {"upheld", "overturned"}}
+_FINAL = re.compile(r"(OVERTURN\s+IN\s+PART|OVERTURN|UPHOLD)\b", re.I)
+_FINAL_VERDICTS = {"UPHOLD": {"upheld"}, "OVERTURN": {"overturned"}, "OVERTURN IN PART": {"upheld", "overturned"}}
 
 
 def _parts(item: ItemLayout) -> dict[str, Span | None]:
@@ -63,7 +64,8 @@ def _item_reasons(i: int, item: ItemLayout) -> list[str]:
 def _final_determination(layout: Layout) -> list[str]:
     """A 2013 letter's "Final Determination: UPHOLD / OVERTURN / OVERTURN IN PART" against its items."""
     final = layout.header.get("Final Determination")
-    allowed = _FINAL.get(" ".join(final.value.upper().split()).rstrip(".")) if final else None
+    said = _FINAL.match(final.value) if final else None
+    allowed = _FINAL_VERDICTS[" ".join(said[1].upper().split())] if said else None
     found = {item.verdict for item in layout.items}
     if allowed is None or not found or found == allowed:
         return []

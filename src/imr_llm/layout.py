@@ -72,8 +72,8 @@ _STATED = re.compile(r":\s*(Upheld|Overturned)\b", re.I)
 _REGARDING_START = re.compile(rf"^{_NUMBERING}?\s*Regarding\s+the\s+request\s+for\b", re.I)
 _REGARDING = re.compile(rf"^{_NUMBERING}?\s*Regarding\s+the\s+request\s+for\s+(?P<request>.+?)[ \t]*:$", re.S | re.I)
 _DETERMINED = re.compile(
-    r"^[ \t]*(?:\d+\s*[.)])?[ \t]*MAXIMUS\s+Federal\s+Services,?\s+Inc\.?,?\s+has\s+determined\s+(?:that\s+)?the\s+"
-    r"request\s+for\s+(?P<request>\S.{0,400}?)\s+(?P<verdict>is\s+(?:not\s+)?medically\s+necessary"
+    r"^[ \t]*(?:\d+\s*[.)]|[-*\u2022])?[ \t]*MAXIMUS\s+Federal\s+Services,?\s+Inc\.?,?\s+has\s+determined\s+"
+    r"(?:that\s+)?the\s+request\s+for\s+(?P<request>\S.{0,400}?)\s+(?P<verdict>(?:is|are)\s+(?:not\s+)?medically\s+necessary"
     r"(?:\s+and\s+appropriate)?)",
     re.M | re.S | re.I,
 )
