@@ -126,3 +126,8 @@ def test_rules_read_capitals_and_typographic_quotes():
     )
     line = "Decision based on MTUS Chronic Pain Treatment Guidelines \u201cOpioids, criteria for use\u201d Page(s): 80."
     assert rules.citation(Span(0, len(line), line))["topic"] == "Opioids, criteria for use"
+
+
+def test_2013_summaries_date_the_ur_decision_by_its_report():
+    summary = "In a utilization review report dated July 18, 2013, the claims administrator denied the request."
+    assert rules.ur_decision_date(summary) == "July 18, 2013"

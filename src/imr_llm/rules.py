@@ -254,7 +254,7 @@ def ur_decision_date(summary: str, header: dict[str, Span] | None = None) -> str
         if header and label in header:
             return header[label].value
     flat = " ".join(summary.split())
-    for pattern in (rf"(?:UR|Utilization Review)\s+(?:decision|determination)\s+(?:dated|of|on)\s+({DATE})",
+    for pattern in (rf"(?:UR|Utilization Review)\s+(?:decision|determination|report)\s+(?:dated|of|on)\s+({DATE})",
                     rf"(?:UR|Utilization Review)\s+determination\s+was\s+rendered\s+on\s+({DATE})",
                     rf"On\s+({DATE}),?\s+(?:the\s+)?(?:UR|Utilization Review)\b"):  # fmt: skip
         m = re.search(pattern, flat, re.I)
