@@ -131,3 +131,13 @@ def test_rules_read_capitals_and_typographic_quotes():
 def test_2013_summaries_date_the_ur_decision_by_its_report():
     summary = "In a utilization review report dated July 18, 2013, the claims administrator denied the request."
     assert rules.ur_decision_date(summary) == "July 18, 2013"
+
+
+def test_edition_years_chapters_and_tables_are_not_topics():
+    line = "Chronic Pain Medical Treatment Guidelines (May 2009), Opioids, page 74-96, which are part of the MTUS."
+    cited = rules.citation(Span(0, len(line), line))
+    assert (cited["document"], cited["topic"], cited["pages"][:2]) == (
+        "Chronic Pain Medical Treatment Guidelines",
+        "Opioids",
+        [74, 75],
+    )

@@ -26,8 +26,8 @@ _NOT_PART = re.compile(
 )
 """Words that name the MTUS to say a source is outside it: no MTUS source of their own."""
 _NOT_TOPIC = re.compile(
-    r"\(\d{4}\)|\d+(?:st|nd|rd|th)\s+Edition|Chapter\s+\d+|Table\s+[\d.\-]+|which\s+(?:is|are)\s+(?:not\s+)?(?:a\s+)?part"
-    r"\s+of\s+the\s+MTUS",
+    r"\([^()]*\b(?:19|20)\d{2}\)|\b(?:19|20)\d{2}\b|\d+(?:st|nd|rd|th)\s+Edition|Chapter\s+\d+|Table\s+[\d.\-]+"
+    r"|which\s+(?:is|are)\s+(?:not\s+)?(?:a\s+)?part\s+of\s+the\s+MTUS",
     re.I,
 )
 """Edition years, chapter and table numbers: between a document and its pages, but not its topic."""
