@@ -141,3 +141,10 @@ def test_edition_years_chapters_and_tables_are_not_topics():
         "Opioids",
         [74, 75],
     )
+
+
+def test_a_credentials_line_takes_the_words_it_wrapped_onto_but_not_the_next_sentence():
+    wrapped = "Certification(s)/Specialty: Pediatrics, Internal\nMedicine\nState(s) of Licensure: New York\n"
+    assert rules.reviewer(wrapped)["specialties"] == ["Pediatrics", "Internal Medicine"]
+    followed = "State(s) of Licensure: New York\n\nThe expert reviewer was selected for his/her expertise.\n"
+    assert rules.reviewer(followed)["licensed_states"] == ["NY"]

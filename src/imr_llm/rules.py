@@ -170,15 +170,17 @@ _FIELD_LINE = re.compile(r"^\s*[A-Z][\w()/' -]{2,40}:")
 
 
 def _line(text: str, label: str) -> str | None:
-    """The value after "label:", with the lines it wrapped onto (up to the next "Label:" line)."""
+    """The value after "label:", with the lines a list in it wrapped onto: a line after a value
+    that ends in "," or "and", or a line of a few words; never a "Label:" line or a sentence."""
     m = re.search(rf"^[ \t]*{label}[ \t]*:[ \t]*(.+?)[ \t]*$", text, re.M | re.I)
     if not m:
         return None
     value = m[1]
-    for line in (line for line in text[m.end() :].splitlines() if line.strip()):
-        if _FIELD_LINE.match(line) or re.search(r"[.;:]$", value) or len(value) > 200:
+    for line in (line.strip() for line in text[m.end() :].splitlines() if line.strip()):
+        open_list = re.search(r"(?:,|\band|&|/)$", value) or len(line.split()) <= 3
+        if not open_list or _FIELD_LINE.match(line) or re.search(r"[.;:]$", value) or len(value) > 200:
             break
-        value += " " + line.strip()
+        value += " " + line
     return value
 
 
