@@ -148,3 +148,8 @@ def test_a_credentials_line_takes_the_words_it_wrapped_onto_but_not_the_next_sen
     assert rules.reviewer(wrapped)["specialties"] == ["Pediatrics", "Internal Medicine"]
     followed = "State(s) of Licensure: New York\n\nThe expert reviewer was selected for his/her expertise.\n"
     assert rules.reviewer(followed)["licensed_states"] == ["NY"]
+
+
+def test_an_abbreviation_in_a_heading_is_no_sentence_end():
+    text = sample("002_53cd04ea59152e39").replace("Refill Norco:  Upheld", "Consult with Dr. Lee:  Upheld")
+    assert [i.request.value for i in layout.parse(text).items][1] == "Consult with Dr. Lee"

@@ -79,7 +79,8 @@ _DETERMINED = re.compile(
 )
 _FINAL_2013 = re.compile(r"Final\s+Determination\s*:\s*(?:UPHOLD|OVERTURN)", re.I)
 _SENTENCE_END = re.compile(r"[.!?:;][\"'\u201d\u2019)\]]*$")
-_SENTENCE_BREAK = re.compile(r"[.!?][\"'\u201d\u2019)\]]*\s+[A-Z]")
+_SENTENCE_BREAK = re.compile(r"(?:[a-z]{2}|\d)[.!?][\"'\u201d\u2019)\]]*\s+[A-Z]")
+"""A full stop that ends a sentence: after a word or number, not an abbreviation ("Dr. Lee")."""
 HEADER_FIELDS = {
     "Dated": r"Dated",
     "IMR Case Number": r"IMR\s+Case\s+Number",
