@@ -1,18 +1,35 @@
 """Find a letter's structure deterministically, with character offsets into the original text.
 
-IMR letters are formulaic where it matters: section headings, one heading per disputed item
-ending in "Upheld"/"Overturned", a "Claims Administrator guideline:" line, a "MAXIMUS
-guideline:" line and a "Decision rationale:". `parse` finds those (and an optional header
-block of "Label: value" lines) and never raises on odd text: what it cannot find is listed
-in `Layout.missing`. Every `Span` slices back to its text: `" ".join(text[start:end].split())`.
+IMR letters are formulaic where it matters, in two layouts:
+
+- the 2014-on letters: section titles, one heading per disputed item ending in ": Upheld" /
+  ": Overturned", a "Claims Administrator guideline:" line, a "MAXIMUS guideline:" line and a
+  "Decision rationale:";
+- the 2013 "Notice of Independent Medical Review Determination": header lines ("Date of
+  Injury:", "Date of UR Decision:" …), a numbered list "1) MAXIMUS Federal Services, Inc. has
+  determined the request for <item> is [not] medically necessary …" that holds the decisions,
+  titled sections ending in ":", and per item "1) Regarding the request for <item>:" with
+  "Medical Treatment Guideline(s) Used by the Claims Administrator / Expert Reviewer:" and
+  "Rationale for the Decision:".
+
+Both parse into the same `Layout`, so rules and strategies need not know which one they read.
+Items are found line by line from their own signals — a heading is a line (or two) that ENDS
+with the decision, a label line starts a part — never from blank lines, so double-spaced,
+single-spaced and paragraph-wrapped text (what PDF extraction gives) parse alike.
+
+`parse` never raises on odd text: what it cannot find is listed in `Layout.missing`, text in
+the items section it cannot place in `Layout.unplaced`, and every decision the letter states
+in `Layout.decisions` (so `imr_llm.consistency` can tell a layout that adds up from one that
+does not). Every `Span` slices back to its text: `" ".join(text[start:end].split())`.
 """
 
 from __future__ import annotations
 
-import itertools
 import re
 import statistics
 from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz
 
 
 def _line_start(names: dict[str, str], tail: str) -> re.Pattern[str]:
@@ -27,22 +44,67 @@ SECTIONS = {
     "summary": r"CLINICAL CASE SUMMARY",
     "items": r"IMR ISSUES,? DECISIONS,? AND RATIONALES|IMR DECISION\(S\) AND RATIONALE\(S\)",
 }
+SECTIONS_2013 = {
+    "credentials": r"Medical\s+Qualifications\s+of\s+the\s+Expert\s+Reviewer",
+    "summary": r"Expert\s+Reviewer(?:'s)?\s+Case\s+Summary",
+    "documents": r"Documents\s+Reviewed\s+for\s+Determination",
+}
+"""2013 section titles end in ":" (and may carry their first words on the same line) or the line."""
 _SECTION = _line_start(SECTIONS, r"[ \t]*:?[ \t]*$")
+_SECTION_2013 = _line_start(SECTIONS_2013, r"[ \t]*(?::|$)")
+_GUIDELINES_USED = r"Medical\s+Treatment\s+Guidelines?\s*(?:\(s\))?\s+Used\s+by\s+the"
 LABELS = {
-    "claims_administrator_guideline": r"Claims\s+Administrator\s+guideline",
-    "reviewer_guideline": r"(?:MAXIMUS|Expert\s+Reviewer|Reviewer)\s+guideline",
-    "rationale": r"Decision\s+rationale",
+    "claims_administrator_guideline": rf"Claims\s+Administrator\s+guideline|{_GUIDELINES_USED}\s+Claims\s+"
+    r"Administrator",
+    "reviewer_guideline": rf"(?:MAXIMUS|Expert\s+Reviewer|Reviewer)\s+guideline|{_GUIDELINES_USED}\s+Expert\s+"
+    r"Reviewer",
+    "rationale": r"Decision\s+rationale|Rationale\s+for\s+the\s+Decision",
 }
 _LABEL = _line_start(LABELS, r"[ \t]*:")
-_DECISION_LINE = re.compile(r":[ \t]*(?:\n[ \t]*)*(Upheld|Overturned)\b[ \t.]*$", re.MULTILINE | re.IGNORECASE)
+_NUMBERING = r"(?:\(\s*\d+\s*\)|\d+\s*[.)])"
 _HEADING = re.compile(
-    r"^(?:\(\s*\d+\s*\)|\d+\s*[.)])?\s*(?P<request>.+?)[ \t]*:\s*(?P<decision>Upheld|Overturned)[ \t.]*$",
-    re.S | re.I,
+    rf"^{_NUMBERING}?\s*(?P<request>.+?)[ \t]*:\s*(?P<decision>Upheld|Overturned)[ \t.]*$", re.S | re.I
+)
+_ENDS_WITH_DECISION = re.compile(r":[ \t]*(?:Upheld|Overturned)[ \t.]*$", re.I)
+_DECISION_ALONE = re.compile(r"^(?:Upheld|Overturned)[ \t.]*$", re.I)
+_STATED = re.compile(r":\s*(Upheld|Overturned)\b", re.I)
+"""Every decision an items section states, found independently of the headings."""
+_REGARDING_START = re.compile(rf"^{_NUMBERING}?\s*Regarding\s+the\s+request\s+for\b", re.I)
+_REGARDING = re.compile(rf"^{_NUMBERING}?\s*Regarding\s+the\s+request\s+for\s+(?P<request>.+?)[ \t]*:$", re.S | re.I)
+_DETERMINED = re.compile(
+    r"^[ \t]*(?:\d+\s*[.)]|[-*\u2022])?[ \t]*MAXIMUS\s+Federal\s+Services,?\s+Inc\.?,?\s+has\s+determined\s+"
+    r"(?:that\s+)?the\s+request\s+for\s+(?P<request>\S.{0,400}?)\s+(?P<verdict>(?:is|are)\s+(?:not\s+)?medically\s+necessary"
+    r"(?:\s+and\s+appropriate)?)",
+    re.M | re.S | re.I,
+)
+_FINAL_2013 = re.compile(r"Final\s+Determination\s*:\s*(?:UPHOLD|OVERTURN)", re.I)
+_SENTENCE_END = re.compile(r"[.!?:;][\"'\u201d\u2019)\]]*$")
+_SENTENCE_BREAK = re.compile(r"(?:[a-z]{2}|\d)[.!?][\"'\u201d\u2019)\]]*\s+[A-Z]")
+"""A full stop that ends a sentence: after a word or number, not an abbreviation ("Dr. Lee")."""
+HEADER_FIELDS = {
+    "Dated": r"Dated",
+    "IMR Case Number": r"IMR\s+Case\s+Number",
+    "Case Number": r"Case\s+Number",
+    "Date of UR Decision": r"Date\s+of\s+UR\s+Decision",
+    "UR Denial Date": r"UR\s+Denial\s+Date",
+    "Date of Injury": r"Date\s+of\s+Injury",
+    "Date Assigned": r"Date\s+Assigned",
+    "Claim Number": r"Claim\s+Number",
+    "Final Determination": r"Final\s+Determination",
+}
+"""Header labels known by name: found even when several share a line, and keyed by these names."""
+_KNOWN = "|".join(HEADER_FIELDS.values())
+_KNOWN_FIELD = re.compile(
+    rf"(?<![A-Za-z])(?P<label>{_KNOWN})[ \t]*:[ \t]*(?P<value>[^\n]*?)[ \t]*(?=(?<![A-Za-z])(?:{_KNOWN})[ \t]*:|\n|$)",
+    re.I,
 )
 _HEADER_FIELD = re.compile(
     r"^[ \t]*(?P<label>[A-Za-z][A-Za-z ()/#.'-]{1,40}?)[ \t]*:[ \t]*(?P<value>\S[^\n]*?)[ \t]*$", re.M
 )
 MAX_HEADING = 400
+WRAPPED = 0.6
+"""A line ended by wrapping, plus the word that did not fit, is at least this share of the
+section's usual line width."""
 
 
 @dataclass(frozen=True)
@@ -68,7 +130,10 @@ def span(text: str, start: int, end: int) -> Span | None:
 
 @dataclass(frozen=True)
 class ItemLayout:
-    """One disputed item: its heading and the three labelled parts that follow it."""
+    """One disputed item: its heading and the three labelled parts that follow it.
+
+    `decision` is where the letter states the outcome: the "Upheld"/"Overturned" after the
+    heading, or in a 2013 letter the "is [not] medically necessary" of its numbered list."""
 
     heading: Span
     request: Span
@@ -82,6 +147,14 @@ class ItemLayout:
         parts = [self.heading, self.claims_administrator_guideline, self.reviewer_guideline, self.rationale]
         return max(p.end for p in parts if p is not None)
 
+    @property
+    def verdict(self) -> str:
+        """The decision in the schema's terms: "upheld" (the denial stands) or "overturned"."""
+        word = self.decision.value.lower().rstrip(" .")
+        if word in ("upheld", "overturned"):
+            return word
+        return "upheld" if re.search(r"\bnot\b", word) else "overturned"
+
 
 @dataclass(frozen=True)
 class Layout:
@@ -90,34 +163,72 @@ class Layout:
     header: dict[str, Span] = field(default_factory=dict)
     items: list[ItemLayout] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    decisions: list[Span] = field(default_factory=list)
+    """Every decision the letter states, found apart from the items (one per item if all adds up)."""
+    unplaced: list[Span] = field(default_factory=list)
+    """Text in the items section that belongs to no item part (nothing is dropped silently)."""
 
 
-def _paragraph_gap(text: str) -> int:
-    """Newlines that end a paragraph: 3 in double-spaced PDF text, else 2."""
-    runs = [r.count("\n") for r in re.findall(r"\n(?:[ \t]*\n)*", text)]
-    return 3 if runs and statistics.median(runs) >= 2 else 2
+def states_decision(text: str) -> bool:
+    """Whether `text` states an IMR decision in a layout this module knows ("Upheld"/"Overturned",
+    or a 2013 letter's "Final Determination: UPHOLD" / "has determined the request for …")."""
+    return bool(
+        re.search(r"\b(?:upheld|overturned)\b", text, re.I) or _FINAL_2013.search(text) or _DETERMINED.search(text)
+    )
 
 
-def _segments(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Split text[start:end] at paragraph breaks, before label lines and after decision lines."""
-    gap = _paragraph_gap(text)
-    cuts = {start, end}
-    body = text[start:end]
-    for m in re.finditer(r"\n(?:[ \t]*\n)+", body):
-        if m.group().count("\n") >= gap:
-            cuts.add(start + m.start())
-    cuts.update(start + m.start() for m in _LABEL.finditer(body))
-    cuts.update(start + m.end() for m in _DECISION_LINE.finditer(body))
-    points = sorted(cuts)
-    return [(a, b) for a, b in itertools.pairwise(points) if text[a:b].strip()]
+@dataclass(frozen=True)
+class _Line:
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class _Mark:
+    """A line (or lines) that starts an item (`request` set) or one of its labelled parts (`label`)."""
+
+    last: int
+    start: int
+    value_start: int
+    label: str | None = None
+    request: Span | None = None
+    decision: Span | None = None
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    """One entry of a 2013 letter's numbered list of decisions."""
+
+    request: str
+    verdict: Span
+
+
+def _lines(text: str, start: int, end: int) -> list[_Line]:
+    """The non-blank lines of text[start:end], trimmed, with their offsets."""
+    return [
+        _Line(start + m.start(), start + m.end(), m.group()) for m in re.finditer(r"\S(?:[^\n]*\S)?", text[start:end])
+    ]
 
 
 def _sections(text: str) -> tuple[dict[str, Span], int]:
-    """Section spans (heading excluded) and where the first section heading begins."""
+    """Section spans (title excluded) and where the first section title begins.
+
+    A 2013 letter has no items title: its items section starts at the first
+    "Regarding the request for" line (included in the section)."""
     found = [(m.start(), m.end(), m.lastgroup) for m in _SECTION.finditer(text)]
+    found += [(m.start(), m.end(), m.lastgroup) for m in _SECTION_2013.finditer(text)]
+    if not any(name == "items" for *_, name in found):
+        after = max((end for _, end, _ in found), default=0)
+        first_item = next((line for line in _lines(text, after, len(text)) if _REGARDING_START.match(line.text)), None)
+        if first_item is not None:
+            found.append((first_item.start, first_item.start, "items"))
+    found.sort()
     sections: dict[str, Span] = {}
     for i, (_, body_start, name) in enumerate(found):
         body_end = found[i + 1][0] if i + 1 < len(found) else len(text)
+        if name and i and found[i - 1][2] == name and name in sections:  # one section under two titles
+            body_start = sections.pop(name).start
         piece = span(text, body_start, body_end)
         if name and name not in sections and piece is not None:
             sections[name] = piece
@@ -125,40 +236,149 @@ def _sections(text: str) -> tuple[dict[str, Span], int]:
 
 
 def _header(text: str, end: int) -> dict[str, Span]:
+    """'Label: value' fields before the first section; known labels even when several share a line."""
     fields: dict[str, Span] = {}
+    for m in _KNOWN_FIELD.finditer(text, 0, end):
+        label = next(k for k, v in HEADER_FIELDS.items() if re.fullmatch(v, m["label"], re.I))
+        value = span(text, m.start("value"), m.end("value"))
+        if value is not None and label not in fields:
+            fields[label] = value
     for m in _HEADER_FIELD.finditer(text, 0, end):
         label = " ".join(m["label"].split())
         value = span(text, m.start("value"), m.end("value"))
-        if value is not None and label not in fields:
+        known = any(re.fullmatch(v, label, re.I) for v in HEADER_FIELDS.values())
+        if value is not None and label not in fields and not known:
             fields[label] = value
     return fields
 
 
-def _items(text: str, section: Span) -> list[ItemLayout]:
+def _width(lines: list[_Line]) -> float:
+    """The section's usual line width: the median line length (most lines of a wrapped paragraph
+    are full; a median ignores the lines that rejoined hyphenation made twice as long)."""
+    return statistics.median(len(line.text) for line in lines) if lines else 0
+
+
+def _wraps_into(prev: _Line, line: _Line, width: float) -> bool:
+    """Whether `prev` is the first part of a request that wrapped onto `line`: it ends no
+    sentence, is no label line, and was full enough that `line`'s first word did not fit."""
+    if _SENTENCE_END.search(prev.text) or _LABEL.match(prev.text) or re.match(_NUMBERING, line.text):
+        return False
+    return len(prev.text) + 1 + len(line.text.split()[0]) >= WRAPPED * width
+
+
+def _heading(text: str, lines: list[_Line], i: int, floor: int, width: float) -> _Mark | None:
+    """An item heading whose decision (or, in a 2013 letter, whose "Regarding … :") ends at line
+    i or i+1; it may start on line i-1 when the request wrapped (never below `floor`), and after
+    the last full stop on its line when a rationale's last sentence ran on into it."""
+    line = lines[i]
+    if _LABEL.match(line.text):
+        return None
+    nxt = lines[i + 1] if i + 1 < len(lines) else None
+    first, last, pattern = i, None, _HEADING
+    if _REGARDING_START.match(line.text):
+        pattern = _REGARDING
+        last = i if line.text.endswith(":") else (i + 1 if nxt is not None and nxt.text.endswith(":") else None)
+    elif _ENDS_WITH_DECISION.search(line.text):
+        last = i
+    elif line.text.endswith(":") and nxt is not None and _DECISION_ALONE.match(nxt.text):
+        last = i + 1
+    if last is None:
+        return None
+    if pattern is _HEADING and i - 1 >= floor and _wraps_into(lines[i - 1], line, width):
+        first = i - 1
+    start, end = lines[first].start, lines[last].end
+    if pattern is _HEADING:  # a heading run on from the sentence before it starts after that sentence
+        numbering = re.match(rf"{_NUMBERING}\s*", text[start:end])
+        after = start + (numbering.end() if numbering else 0)
+        breaks = list(_SENTENCE_BREAK.finditer(text, after, lines[i].end))
+        start = breaks[-1].end() - 1 if breaks else start
+    m = pattern.match(text[start:end])
+    if m is None or end - start > MAX_HEADING:
+        return None
+    request = span(text, start + m.start("request"), start + m.end("request"))
+    decision = span(text, start + m.start("decision"), start + m.end("decision")) if pattern is _HEADING else None
+    if request is None:
+        return None
+    return _Mark(last, start, end, request=request, decision=decision)
+
+
+def _marks(text: str, lines: list[_Line]) -> list[_Mark]:
+    """Item headings and label lines, in order."""
+    width, floor, i = _width(lines), 0, 0
+    marks: list[_Mark] = []
+    while i < len(lines):
+        heading = _heading(text, lines, i, floor, width)
+        label = _LABEL.match(lines[i].text)
+        if heading is not None:
+            marks.append(heading)
+            i = floor = heading.last + 1
+            continue
+        if label is not None:
+            marks.append(_Mark(i, lines[i].start, lines[i].start + label.end(), label=label.lastgroup))
+            floor = i + 1
+        i += 1
+    return marks
+
+
+def _is_intro(piece: Span) -> bool:
+    """The one sentence that may open an items section ("… set forth below:")."""
+    return piece.value.endswith(":") and not _SENTENCE_BREAK.search(piece.value)
+
+
+def _verdicts(text: str, end: int) -> list[_Verdict]:
+    """A 2013 letter's numbered list of decisions, before its items section."""
+    found = []
+    for m in _DETERMINED.finditer(text, 0, end):
+        verdict = span(text, m.start("verdict"), m.end("verdict"))
+        if verdict is not None:
+            found.append(_Verdict(" ".join(m["request"].split()).lower(), verdict))
+    return found
+
+
+def _match_verdict(request: str, verdicts: list[_Verdict], used: set[int]) -> int | None:
+    """The unused list entry whose request reads most like `request` (None if none is close)."""
+    scores = [(fuzz.token_sort_ratio(request.lower(), v.request), -n) for n, v in enumerate(verdicts) if n not in used]
+    if not scores:
+        return None
+    score, n = max(scores)
+    return -n if score >= 60 else None
+
+
+def _items(text: str, section: Span, verdicts: list[_Verdict]) -> tuple[list[ItemLayout], list[Span]]:
+    """The items in `section`, and the passages in it that belong to no item part."""
+    lines = _lines(text, section.start, section.end)
+    marks = _marks(text, lines)
     items: list[dict[str, Span]] = []
-    current_label: str | None = None
-    for a, b in _segments(text, section.start, section.end):
-        chunk = text[a:b]
-        heading = _HEADING.match(chunk.strip())
-        label = _LABEL.match(chunk)
-        if heading and not label and len(chunk.strip()) <= MAX_HEADING:
-            lead = len(chunk) - len(chunk.lstrip())
-            base = a + lead
-            items.append({
-                "heading": span(text, a, b),
-                "request": span(text, base + heading.start("request"), base + heading.end("request")),
-                "decision": span(text, base + heading.start("decision"), base + heading.end("decision")),
-            })  # fmt: skip
-            current_label = None
-        elif label and items:
-            current_label = label.lastgroup
-            value = span(text, a + label.end(), b)
-            if value is not None and current_label not in items[-1]:
-                items[-1][current_label] = value
-        elif items and current_label == "rationale" and "rationale" in items[-1]:
-            previous = items[-1]["rationale"]
-            items[-1]["rationale"] = span(text, previous.start, b) or previous
-    return [ItemLayout(**parts) for parts in items]
+    unplaced: list[Span] = []
+    used: set[int] = set()
+    bounds = [m.start for m in marks[1:]] + [section.end] if marks else []
+    first = span(text, section.start, marks[0].start if marks else section.end)
+    if first is not None and not (marks and _is_intro(first)):
+        unplaced.append(first)
+    for mark, end in zip(marks, bounds, strict=True):
+        piece = span(text, mark.value_start, end)
+        whole = span(text, mark.start, end) or Span(mark.start, mark.start, "")  # a mark's line is never blank
+        if mark.request is not None:
+            decision = mark.decision
+            if decision is None:  # 2013: the decision is in the numbered list
+                n = _match_verdict(mark.request.value, verdicts, used)
+                if n is not None:
+                    used.add(n)
+                    decision = verdicts[n].verdict
+            if decision is None:
+                unplaced.append(whole)
+                items.append({})  # an item with no decision: what follows belongs to no item either
+                continue
+            heading = span(text, mark.start, mark.value_start) or mark.request
+            items.append({"heading": heading, "request": mark.request, "decision": decision})
+            if piece is not None:  # text between a heading and its first label
+                unplaced.append(piece)
+        elif mark.label is not None and items and items[-1] and mark.label not in items[-1]:
+            if piece is not None:
+                items[-1][mark.label] = piece
+        else:  # a label before any item, after an item with no decision, or a second one of its kind
+            unplaced.append(whole)
+    return [ItemLayout(**parts) for parts in items if parts], unplaced
 
 
 def parse(text: str) -> Layout:
@@ -167,11 +387,18 @@ def parse(text: str) -> Layout:
         return Layout(text="", missing=["text"])
     sections, first = _sections(text)
     header = _header(text, first)
-    items_section = sections.get("items")
-    items = _items(text, items_section) if items_section else []
+    section = sections.get("items")
+    items: list[ItemLayout] = []
+    unplaced: list[Span] = []
+    decisions: list[Span] = []
+    if section is not None:
+        verdicts = _verdicts(text, section.start)
+        items, unplaced = _items(text, section, verdicts)
+        stated = [span(text, m.start(1), m.end(1)) for m in _STATED.finditer(text, section.start, section.end)]
+        decisions = [v.verdict for v in verdicts] or [s for s in stated if s is not None]
     missing = [name for name in ("credentials", "summary", "items") if name not in sections]
-    if items_section and not items:
+    if section is not None and not items:
         missing.append("item headings")
     for i, item in enumerate(items):
         missing += [f"items.{i}.{k}" for k in LABELS if getattr(item, k) is None]
-    return Layout(text=text, sections=sections, header=header, items=items, missing=missing)
+    return Layout(text, sections, header, items, missing, decisions, unplaced)

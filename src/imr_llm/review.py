@@ -4,7 +4,8 @@ One self-contained HTML file (inline style and script, a Content-Security-Policy
 forbids any fetch), so it opens from disk or an email attachment with no network. Items
 are coloured by decision; values the model gave, values not found in the letter, and —
 when a gold record is given — disagreements with gold are marked. Clicking a row shows its
-words in the letter; clicking highlighted words shows their row.
+words in the letter; clicking highlighted words shows their row. A record with reasons in
+`needs_review` opens with them in a banner.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ tr.overturned td:first-child{border-left:4px solid #2e9e4c}
 .badge{font-size:11px;border-radius:8px;padding:0 6px;margin-left:4px;white-space:nowrap}
 .layout{background:#e7eef8}.model{background:#efe6ff}.ungrounded{background:#ffe5e5;color:#a00}
 .mismatch{background:#fff1c2;color:#7a5200}.legend span{margin-right:10px}
+.needs-review{margin:14px 14px 0;padding:8px 12px;border:1px solid #d12d5a;border-radius:6px;background:#fff0f3;
+  color:#7a0d2c}.needs-review ul{margin:4px 0 0;padding-left:20px}
 """
 
 SCRIPT = """
@@ -155,6 +158,14 @@ def _table(
     return f"<table><thead><tr><th>field</th><th>value</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
+def _banner(record: Determination) -> str:
+    """Why a person should check this record, above everything else; nothing when nothing casts doubt."""
+    if not record.needs_review:
+        return ""
+    reasons = "".join(f"<li>{html.escape(reason)}</li>" for reason in record.needs_review)
+    return f'<div class="needs-review" role="alert"><strong>Needs review</strong><ul>{reasons}</ul></div>'
+
+
 def render(text: str, record: Determination, *, title: str = "IMR letter", gold: Determination | None = None,
            note: str = "") -> str:  # fmt: skip
     """The review page for one letter and its record (and gold record, if any)."""
@@ -171,7 +182,7 @@ def render(text: str, record: Determination, *, title: str = "IMR letter", gold:
 <html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="{CSP}">
 <meta name="viewport" content="width=device-width,initial-scale=1"><title>{html.escape(title)}</title>
 <style>{STYLE}</style></head>
-<body><header><h1>{html.escape(title)}</h1><p>{html.escape(summary)}</p></header>
+<body><header><h1>{html.escape(title)}</h1><p>{html.escape(summary)}</p></header>{_banner(record)}
 <main><section aria-label="letter">{legend}<pre id="letter">{_letter_html(text, record, spans, fields)}</pre></section>
 <section aria-label="record">{_table(record, fields, spans, wrong or [])}</section></main>
 <script type="application/json" id="evidence">{data}</script>

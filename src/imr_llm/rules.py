@@ -16,36 +16,58 @@ from imr_llm.layout import Layout, Span
 DATE = r"(?:\d{1,2}/\d{1,2}/\d{2,4}|[A-Z][a-z]{2,8}\.?\s+\d{1,2},?\s+\d{4})"
 """A date as letters write them: 6/7/12, 06/08/2000, August 4, 2011."""
 _PAGES = re.compile(r"Page\(?s?\)?\s*:?\s*(?P<pages>[\d\s,\-\u2013and]+)", re.I)
-_DOCUMENT = re.compile(
-    r"(?P<doc>(?:CA\s+)?MTUS(?:\s+[A-Z][\w&/-]*)*?\s+Guidelines|Official\s+Disability\s+Guidelines(?:\s*\(ODG\))?"
-    r"|ACOEM(?:\s+[A-Z][\w&/-]*)*?(?:\s+Guidelines)?)",
+_DOCUMENT = re.compile(r"(?P<doc>\b(?:[A-Z][\w&/-]*\s+){1,7}?(?i:Guidelines)(?:\s*\(ODG\))?|\bACOEM\b)")
+"""A guideline document: capitalised words ending in "Guidelines" ("ACOEM Practice Guidelines")."""
+_NOT_BASED = r"did\s+not\s+base\s+(?:their|his/her|his|her|its|the)\s+decision\s+on\s+the\s+MTUS"
+_NOT_MTUS = re.compile(_NOT_BASED, re.I)
+_NOT_MTUS_SENTENCE = re.compile(_NOT_BASED + r"[^.]*\.", re.I)
+_NOT_PART = re.compile(
+    r",?\s*which\s+(?:is|are)\s+not\s+(?:a\s+)?part\s+of\s+the\s+MTUS|Non-MTUS(?:\s+Citation)?\s*:?", re.I
+)
+"""Words that name the MTUS to say a source is outside it: no MTUS source of their own."""
+_NOT_TOPIC = re.compile(
+    r"\([^()]*\b(?:19|20)\d{2}\)|\b(?:19|20)\d{2}\b|\d+(?:st|nd|rd|th)\s+Edition|Chapter\s+\d+|Table\s+[\d.\-]+"
+    r"|which\s+(?:is|are)\s+(?:not\s+)?(?:a\s+)?part\s+of\s+the\s+MTUS",
     re.I,
 )
-_NOT_MTUS = re.compile(r"did\s+not\s+base\s+(?:their|his|her|the)\s+decision\s+on\s+the\s+MTUS", re.I)
-_NOT_MTUS_SENTENCE = re.compile(_NOT_MTUS.pattern + r"[^.]*\.", re.I)
+"""Edition years, chapter and table numbers: between a document and its pages, but not its topic."""
 _SPECIALTY_AND = {"physical medicine and rehabilitation", "obstetrics and gynecology", "allergy and immunology",
                   "psychiatry and neurology", "colon and rectal surgery"}  # fmt: skip
 
 
 def _clean(text: str) -> str:
-    return " ".join(text.split()).strip(" .;,:\"'")
+    return " ".join(text.split()).strip(" .;,:\"'\u201c\u201d\u2018\u2019")
+
+
+def _pages(text: str) -> list[int] | str:
+    """Every page the line cites ("page 30-32 … page 308"), sorted. Pages no letter can cite
+    ("Page(s): 0", "1-127") are passed on as written, for validation to reject by their path."""
+    pages: set[int] = set()
+    for m in _PAGES.finditer(text):
+        try:
+            pages.update(normalize.parse_pages(m["pages"]))
+        except ValueError:
+            return m["pages"]
+    return sorted(pages)
+
+
+def _topic(rest: str) -> str | None:
+    """The words between a document and its pages, without editions, chapters and tables."""
+    parts = [_clean(p) for p in _NOT_TOPIC.sub("", rest).split(",")]
+    topic = ", ".join(p for p in parts if p)
+    return topic if re.search(r"[A-Za-z]", topic) else None
 
 
 def citation(line: Span | None) -> dict[str, Any] | None:
-    """A guideline line -> mtus_based, sources, document (the first cited), topic, pages."""
+    """A guideline line -> mtus_based, sources, document (the first cited), topic, pages.
+
+    A line that cites nothing of its own ("did not cite any evidence-based criteria", "found
+    the guideline used by the Claims Administrator relevant") names no source, so it comes out
+    as no citation: not MTUS-based, no sources, document, topic or pages."""
     if line is None:
         return None
     text = line.value
-    pages_match = _PAGES.search(text)
-    pages: list[int] | str = []
-    if pages_match:
-        try:
-            pages = normalize.parse_pages(pages_match["pages"])
-        except ValueError:  # "Page(s): 0": passed on as written, for validation to reject by its path
-            pages = pages_match["pages"]
-    body = text[: pages_match.start()] if pages_match else text
-    mtus_based = not _NOT_MTUS.search(body)
-    body = re.sub(r"Non-MTUS\s+Citation\s*", "", _NOT_MTUS_SENTENCE.sub("", body)).strip()
+    body = _NOT_PART.sub(" ", _NOT_MTUS_SENTENCE.sub("", text))
     sources = []
     if re.search(r"\bMTUS\b", body):
         sources.append("MTUS")
@@ -53,27 +75,29 @@ def citation(line: Span | None) -> dict[str, Any] | None:
         sources.append("ODG")
     if re.search(r"\bACOEM\b", body):
         sources.append("ACOEM")
-    mtus_based = mtus_based and "MTUS" in sources
     clauses = [c for c in re.split(r"(?<=\.)\s+(?=[A-Z])", body) if _DOCUMENT.search(c)]
     document = topic = None
     if clauses:
         first = clauses[0]
-        doc = _DOCUMENT.search(first)
+        pages_at = _PAGES.search(first)
+        head = first[: pages_at.start()] if pages_at and _DOCUMENT.search(first[: pages_at.start()]) else first
+        doc = _DOCUMENT.search(head)
         document = re.sub(r"\s*\(ODG\)", "", _clean(doc["doc"]))
-        rest = _clean(first[doc.end() :].lstrip(",")).strip("\"'")
-        topic = rest if re.search(r"[A-Za-z]", rest) else None
+        topic = _topic(head[doc.end() :])
     return {
-        "mtus_based": mtus_based,
+        "mtus_based": not _NOT_MTUS.search(text) and "MTUS" in sources,
         "sources": sources,
         "document": document,
         "topic": topic,
-        "pages": pages,
+        "pages": _pages(text),
     }
 
 
 _TIMING = re.compile(r"\b(prospective|retrospective)\b", re.I)
 _PREFIX = re.compile(
-    r"^(?:(?:prescription|request|refill|prospective|retrospective)(?:\s+use)?\s+(?:of|for)?\s*)+", re.I
+    r"^(?:\d+\s+(?=prescription|request|refill))?"  # "1 prescription of …": a count, not the name
+    r"(?:(?:prescriptions?|requests?|refills?|prospective|retrospective)(?:\s+use)?\s+(?:of|for)?\s*)+",
+    re.I,
 )
 _STRENGTH = re.compile(r"\d+(?:\.\d+)?(?:/\d+(?:\.\d+)?)?\s*(?:mg|mcg|g|ml|meq|%)(?:\s*/\s*(?:ml|hr|g))?", re.I)
 _REGION = re.compile(
@@ -104,7 +128,7 @@ def treatment(request: str) -> dict[str, Any]:
     strength = _STRENGTH.search(request)
     quantity = re.search(r"#\s*(\d+)", request)
     body = _PREFIX.sub("", request).strip()
-    cut = re.search(r"\s(?:\d|#|\(|for\s+the\b|for\b|to\s+the\b|x\s*\d)|,", body)
+    cut = re.search(r"\s(?:\d|#|\(|for\s+the\b|for\b|to\s+the\b|x\s*\d)|,", body, re.I)
     name = _clean(body[: cut.start()] if cut else body) or _clean(body)
     generic = normalize.generic_name(request)
     category = "medication" if (generic or strength) else None
@@ -144,9 +168,29 @@ def _split_list(text: str) -> list[str]:
     return [_clean(p) for p in out if _clean(p)]
 
 
+_FIELD_LINE = re.compile(r"^\s*[A-Z][\w()/' -]{2,40}:")
+
+
 def _line(text: str, label: str) -> str | None:
+    """The value after "label:", with the lines a list in it wrapped onto: a line after a value
+    that ends in "," or "and", or a line of a few words; never a "Label:" line or a sentence."""
     m = re.search(rf"^[ \t]*{label}[ \t]*:[ \t]*(.+?)[ \t]*$", text, re.M | re.I)
-    return m[1] if m else None
+    if not m:
+        return None
+    value = m[1]
+    for line in (line.strip() for line in text[m.end() :].splitlines() if line.strip()):
+        open_list = re.search(r"(?:,|\band|&|/)$", value) or len(line.split()) <= 3
+        if not open_list or _FIELD_LINE.match(line) or re.search(r"[.;:]$", value) or len(value) > 200:
+            break
+        value += " " + line
+    return value
+
+
+def _is_state(text: str) -> bool:
+    try:
+        return bool(normalize.state_codes(_split_list(text)))
+    except ValueError:
+        return False
 
 
 def reviewer(text: str) -> dict[str, Any]:
@@ -155,7 +199,12 @@ def reviewer(text: str) -> dict[str, Any]:
     spec = re.search(r"Board Certified in (.+?)(?:, has a subspecialty| and is licensed|\.)", flat)
     sub = re.search(r"subspecialty in (.+?)(?: and is licensed|\.|,)", flat)
     states = re.search(r"licensed to practice in (.+?)\.", flat)
+    licensed_in = re.search(r"\bis\s+licensed\s+in\s+(.+?)(?:,|\.|\s+and\s+(?:is|has)\b)", flat, re.I)
+    if licensed_in and _is_state(licensed_in[1]):  # "licensed in California" is where, not what
+        states = states or licensed_in
+        licensed_in = None
     spec_text = spec[1] if spec else _line(text, r"Certification\(?s?\)?\s*/\s*Specialt(?:y|ies)")
+    spec_text = spec_text or (licensed_in[1] if licensed_in else None)
     sub_text = sub[1] if sub else _line(text, r"Sub-?specialt(?:y|ies)")
     state_text = states[1] if states else _line(text, r"State\(?s?\)?\s+of\s+Licensure")
     specialties = []
@@ -174,10 +223,13 @@ def reviewer(text: str) -> dict[str, Any]:
     }
 
 
+_SEX = {"male": "male", "man": "male", "gentleman": "male", "female": "female", "woman": "female", "lady": "female"}
+
+
 def patient(summary: str, header: dict[str, Span] | None = None) -> dict[str, Any]:
     flat = " ".join(summary.split())
     age = re.search(r"(\d{1,3})[\s-]*(?:year|yr)s?[\s-]*old", flat, re.I)
-    sex = re.search(r"\b(male|female|man|woman)\b", flat, re.I)
+    sex = re.search(r"\b(male|female|man|woman|gentleman|lady)\b", flat, re.I)  # pronouns alone: unknown
     doi = re.search(rf"(?:injur(?:y|ed)|injury dated|injury on)\D{{0,25}}?({DATE})", flat) or re.search(
         rf"({DATE})\s+date of injury", flat
     )
@@ -194,7 +246,7 @@ def patient(summary: str, header: dict[str, Span] | None = None) -> dict[str, An
             diagnoses += [d for d in _split_list(m[1]) if d not in diagnoses]
     return {
         "age": int(age[1]) if age else None,
-        "sex": sex[1] if sex else None,
+        "sex": _SEX[sex[1].lower()] if sex else None,
         "date_of_injury": header_doi.value if header_doi else (doi[1] if doi else None),
         "mechanism_of_injury": mechanism,
         "diagnoses": diagnoses[:12],
@@ -206,7 +258,7 @@ def ur_decision_date(summary: str, header: dict[str, Span] | None = None) -> str
         if header and label in header:
             return header[label].value
     flat = " ".join(summary.split())
-    for pattern in (rf"(?:UR|Utilization Review)\s+(?:decision|determination)\s+(?:dated|of|on)\s+({DATE})",
+    for pattern in (rf"(?:UR|Utilization Review)\s+(?:decision|determination|report)\s+(?:dated|of|on)\s+({DATE})",
                     rf"(?:UR|Utilization Review)\s+determination\s+was\s+rendered\s+on\s+({DATE})",
                     rf"On\s+({DATE}),?\s+(?:the\s+)?(?:UR|Utilization Review)\b"):  # fmt: skip
         m = re.search(pattern, flat, re.I)
@@ -228,7 +280,7 @@ def record(layout: Layout) -> dict[str, Any]:
         "items": [
             {
                 "request": item.request.value,
-                "decision": item.decision.value,
+                "decision": item.verdict,
                 "treatment": treatment(item.request.value),
                 "claims_administrator_guideline": citation(item.claims_administrator_guideline) or _no_citation(),
                 "reviewer_guideline": citation(item.reviewer_guideline) or _no_citation(),

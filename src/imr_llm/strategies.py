@@ -9,10 +9,11 @@
   it. The model is asked only for what the rules left open — letter-level fields from the
   credentials and summary, each item's treatment from its own heading — with short contexts
   and small outputs, and each answer is kept only if it is grounded in that block. A letter
-  whose layout shows no items falls back to `whole`.
+  whose layout shows no items, or does not add up (`imr_llm.consistency`), goes to `whole`.
 - `rules`: the layout and rules alone, no model: the floor, and the fields a model must beat.
 
-Every record carries `evidence` (source and span per field) and lists `ungrounded` values.
+Every record carries `evidence` (source and span per field) and lists `ungrounded` values; a
+record read off (or checked against) a layout that does not add up lists why in `needs_review`.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import fuzz
 
-from imr_llm import normalize, rules, salvage
+from imr_llm import consistency, normalize, rules, salvage
 from imr_llm.errors import ExtractionError
 from imr_llm.layout import Layout, Span
 from imr_llm.schema import Determination, DeterminationFields, Evidence, LetterFacts, Treatment
@@ -163,10 +164,16 @@ def _record(job: Job, data: dict[str, Any]) -> Determination:
         raise ExtractionError(str(exc), kind="validation", attempts=job.calls, usage=job.usage) from None
 
 
+def _flag(record: Determination, reasons: list[str]) -> Determination:
+    """The record with `reasons` to doubt it added to `needs_review` (never a plain success)."""
+    return record.model_copy(update={"needs_review": [*record.needs_review, *reasons]}) if reasons else record
+
+
 def rules_only(job: Job) -> Determination:
     if not job.layout.items:
         raise _no_items(job)
-    return _evidence(_record(job, rules.record(job.layout)), job.layout, _layout_spans(job.layout), [])
+    record = _record(job, rules.record(job.layout))
+    return _flag(_evidence(record, job.layout, _layout_spans(job.layout), []), consistency.reasons(job.layout))
 
 
 def disagreements(answer: DeterminationFields, layout: Layout) -> list[str]:
@@ -178,9 +185,9 @@ def disagreements(answer: DeterminationFields, layout: Layout) -> list[str]:
         return [f"the letter has {len(layout.items)} disputed item(s) ({headings}); you gave {len(answer.items)}"]
     problems = []
     for n, (item, found) in enumerate(zip(answer.items, layout.items, strict=True), start=1):
-        if item.decision.value != found.decision.value.lower():
+        if item.decision.value != found.verdict:
             problems.append(
-                f'item {n} "{found.request.value}" is {found.decision.value} in the letter, not {item.decision.value}'
+                f'item {n} "{found.request.value}" is {found.verdict.title()} in the letter, not {item.decision.value}'
             )
         pages = (rules.citation(found.reviewer_guideline) or {}).get("pages", [])
         if pages and item.reviewer_guideline.pages != pages:
@@ -191,9 +198,10 @@ def disagreements(answer: DeterminationFields, layout: Layout) -> list[str]:
 
 
 def whole(job: Job) -> Determination:
+    doubts = consistency.reasons(job.layout)  # a layout that does not add up checks and fixes nothing
     messages = job.prompt.messages(job.text)
     answer = job.ask(DeterminationFields, messages)
-    for _ in range(job.options.max_checks):
+    for _ in range(job.options.max_checks if not doubts else 0):
         problems = disagreements(answer, job.layout)
         if not problems:
             break
@@ -208,7 +216,7 @@ def whole(job: Job) -> Determination:
         answer = job.ask(DeterminationFields, messages)
     spans: dict[str, Span] = {}
     data = answer.model_dump(mode="json")
-    if disagreements(answer, job.layout):  # still wrong: the letter's structure wins
+    if not doubts and disagreements(answer, job.layout):  # still wrong: the letter's structure wins
         fixed = rules.record(job.layout)
         if len(answer.items) == len(job.layout.items):
             for item, rule_item in zip(data["items"], fixed["items"], strict=True):
@@ -217,7 +225,7 @@ def whole(job: Job) -> Determination:
         else:
             data["items"] = fixed["items"]
             spans = _layout_spans(job.layout)
-    return _evidence(_record(job, data), job.layout, spans, None)
+    return _flag(_evidence(_record(job, data), job.layout, spans, None), doubts)
 
 
 def _get(data: Any, keys: list[str]) -> Any:
@@ -267,7 +275,7 @@ def _fill(data: dict[str, Any], answer: dict[str, Any], paths: list[str], block:
 
 
 def per_item(job: Job) -> Determination:
-    if not job.layout.items:  # a format the layout does not know: the model reads it all
+    if consistency.reasons(job.layout):  # no items, or a layout that does not add up: the model reads it all
         return whole(job)
     layout, text = job.layout, job.text
     data = rules.record(layout)
