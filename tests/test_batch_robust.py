@@ -406,7 +406,7 @@ def test_records_that_need_review_are_counted_in_the_summary() -> None:
     for reasons in ([], ["layout: 3 items announced, 2 found"], ["patient.age rejected"]):
         record = Determination.model_validate(gold(NAME) | {"needs_review": reasons})
         result = ExtractionResult(determination=record, model="rules", strategy="rules", usage=Usage(), attempts=0,
-                                  latency_s=0.0, cache_hit=False)  # fmt: skip
+                                  latency_s=0.0, cache_hit=False, text="")  # fmt: skip
         tally.add(Outcome(letter, result=result))
     tally.add(Outcome(letter, error=OSError("unreadable")))
     assert (tally.ok, tally.needs_review, tally.failed) == (3, 2, 1)
