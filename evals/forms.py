@@ -140,11 +140,28 @@ def paragraphs(text: str) -> list[Paragraph]:
     return found
 
 
+_PART_START = re.compile(
+    r"^(?:(?:Claims\s+Administrator|MAXIMUS|Expert\s+Reviewer|Reviewer)\s+guideline|Decision\s+rationale"
+    r"|Medical\s+Treatment\s+Guideline|Rationale\s+for\s+the\s+Decision|Regarding\s+the\s+request|\d+\)\s)",
+    re.I,
+)
+_PART_END = re.compile(r":\s*(?:(?:Upheld|Overturned)\b[ .]*)?$", re.I)
+_FURNITURE = re.compile(r"^(?:Final\s+Determination\s+Letter\s+for\s+IMR\s+Case|Page\s+\d+\s+of\s+\d+\s*$)", re.I)
+
+
 def _runs(lines: tuple[str, ...], short: float) -> tuple[str, ...]:
+    """Lines joined into the runs a typesetter reflows. A run ends at a short line (the end of a
+    paragraph in a source with no blank lines), after an item heading or a line that ends in a
+    colon, and before a label or a numbered entry: those stand on their own lines in every
+    published layout, whatever the source's spacing. Page furniture a source carries (a footer
+    copied out of a PDF) stays a line of its own, as it was on the page."""
     runs, run = [], []
     for line in lines:
+        if run and (_PART_START.match(line) or _FURNITURE.match(line)):
+            runs.append(" ".join(" ".join(run).split()))
+            run = []
         run.append(line)
-        if len(line) < short:
+        if len(line) < short or _PART_END.search(line) or _FURNITURE.match(line):
             runs.append(" ".join(" ".join(run).split()))
             run = []
     return tuple(runs + ([" ".join(" ".join(run).split())] if run else []))

@@ -61,7 +61,7 @@ LABELS = {
     "rationale": r"Decision\s+rationale|Rationale\s+for\s+the\s+Decision",
 }
 _LABEL = _line_start(LABELS, r"[ \t]*:")
-_NUMBERING = r"(?:\(\s*\d+\s*\)|\d+\s*[.)])"
+_NUMBERING = r"(?:(?:\(\s*\d+\s*\)|\d+\s*[.)])(?=\s|$))"  # "1." "1)" "(1)", not the "0." of "0.025%"
 _HEADING = re.compile(
     rf"^{_NUMBERING}?\s*(?P<request>.+?)[ \t]*:\s*(?P<decision>Upheld|Overturned)[ \t.]*$", re.S | re.I
 )
@@ -276,8 +276,9 @@ def _heading(text: str, lines: list[_Line], i: int, floor: int, width: float) ->
     nxt = lines[i + 1] if i + 1 < len(lines) else None
     first, last, pattern = i, None, _HEADING
     if _REGARDING_START.match(line.text):
-        pattern = _REGARDING
-        last = i if line.text.endswith(":") else (i + 1 if nxt is not None and nxt.text.endswith(":") else None)
+        pattern = _REGARDING  # its own start marks it: the request may wrap over several lines, up to its ":"
+        ends = (j for j in range(i, min(i + 4, len(lines))) if j == i or not _LABEL.match(lines[j].text))
+        last = next((j for j in ends if lines[j].text.endswith(":")), None)
     elif _ENDS_WITH_DECISION.search(line.text):
         last = i
     elif line.text.endswith(":") and nxt is not None and _DECISION_ALONE.match(nxt.text):
