@@ -30,6 +30,7 @@ from pathlib import Path
 
 from imr_llm.canonical import canonical
 from imr_llm.errors import InvalidLetterError
+from imr_llm.layout import states_decision
 from imr_llm.pdftext import pdf_pages
 
 MAX_CHARS = 100_000
@@ -72,12 +73,6 @@ def decode(data: bytes, name: str = "letter") -> str:
 # The one path
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
-_DECISION = re.compile(
-    r"\b(?:upheld|overturned)\b"
-    r"|\bfinal\s+determination\s*:\s*(?:uphold|overturn)"
-    r"|\bis\s+(?:not\s+)?medically\s+necessary\s+and\s+appropriate\b",
-    re.I,
-)
 
 
 def read(source: str | bytes | os.PathLike[str], *, max_chars: int = MAX_CHARS, name: str | None = None) -> str:
@@ -130,8 +125,9 @@ def _checked(text: str, max_chars: int, *, pdf: bool) -> str:
         raise InvalidLetterError("letter is empty")
     if len(text) > max_chars:
         raise _too_long(len(text), max_chars)
-    if not _DECISION.search(text):
+    if not states_decision(text):
         raise InvalidLetterError(
-            "no Upheld or Overturned decision anywhere in the text: not an IMR determination letter"
+            'no decision anywhere in the text (Upheld/Overturned, or a 2013 letter\'s "Final Determination" '
+            'and "has determined the request for …"): not an IMR determination letter'
         )
     return text

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from imr_llm import reading
 from imr_llm.errors import ImrLlmError
 from imr_llm.salvage import describe
 from imr_llm.schema import Determination
@@ -27,9 +28,16 @@ class DatasetError(ImrLlmError, ValueError):
 
 @dataclass(frozen=True)
 class Case:
+    """One labeled letter: extraction reads it from `path`, as `imr-llm extract` would."""
+
     name: str
     path: Path
     gold: Determination
+
+    @property
+    def text(self) -> str:
+        """The letter as the pipeline reads it (`imr_llm.reading`): the text evidence spans index."""
+        return reading.read(self.path)
 
 
 def load(samples: Path | str, gold: Path | str | Sequence[Path | str]) -> list[Case]:
