@@ -132,6 +132,12 @@ def test_diagnoses_keep_qualifiers_and_drop_the_last_and(sentence: str, expected
         ("Psychological consultation", "Psychological consultation", None, "consultation"),
         ("Prospective request for 4 sessions of psychotherapy", "psychotherapy", None, "psychological"),
         ("TENS unit rental for 30 days", "TENS unit", None, "durable_medical_equipment"),
+        (
+            "Lumbar fusion surgery with a back brace",
+            "Lumbar fusion surgery with a back brace",
+            "lumbar spine",
+            "surgery",
+        ),
     ],
 )
 def test_treatment_name_drops_counts_levels_regions_and_dates(

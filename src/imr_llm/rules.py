@@ -149,11 +149,13 @@ CATEGORY_WORDS = [
 
 
 def _category(name: str, request: str, medication: bool) -> str:
-    """A drug is a medication; otherwise the category word nearest the end of the name wins, as
-    the head of an English noun phrase comes last ("Psychiatric consultation" is a consultation,
-    "lumbar support brace" equipment); a name with no category word is classed by the request."""
+    """A drug is a medication; otherwise the category word nearest the end of the name, before any
+    "with …" that adds to it, wins, as the head of an English noun phrase comes last ("Psychiatric
+    consultation" is a consultation, "lumbar fusion surgery with bone stimulator" a surgery); a name
+    with no category word is classed by the request."""
     if medication:
         return "medication"
+    name = re.split(r"\s(?:with|including|plus)\s", name, maxsplit=1, flags=re.I)[0]
     last = {
         cat: max((m.start() for m in re.finditer(pattern, name, re.I)), default=-1) for cat, pattern in CATEGORY_WORDS
     }
