@@ -69,7 +69,7 @@ def test_per_item_keeps_only_grounded_model_values(fake):
     text = sample("001_63c5b1a966744848")
     start = text.index("The diagnoses are")
     end = text.index("depression.") + len("depression.")
-    text = text[:start] + "Diagnosis: cervical strain." + text[end:]
+    text = text[:start] + "He was diagnosed with cervical strain." + text[end:]  # a phrasing no rule reads
     facts = {k: v for k, v in gold("001_63c5b1a966744848").items() if k in ("reviewer", "patient", "ur_decision_date")}
     facts["patient"]["diagnoses"] = ["cervical strain", "broken leg"]
     fake.queue(completion(json.dumps(facts), tool="LetterFacts"))

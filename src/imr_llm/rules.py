@@ -96,15 +96,41 @@ def citation(line: Span | None) -> dict[str, Any] | None:
 _TIMING = re.compile(r"\b(prospective|retrospective)\b", re.I)
 _PREFIX = re.compile(
     r"^(?:\d+\s+(?=prescription|request|refill))?"  # "1 prescription of …": a count, not the name
-    r"(?:(?:prescriptions?|requests?|refills?|prospective|retrospective)(?:\s+use)?\s+(?:of|for)?\s*)+",
+    r"(?:(?:prescriptions?|requests?|refills?|prospective|retrospective|purchase|rental)(?:\s+use)?\s+(?:of|for)?\s*"
+    r"(?:(?:a|an)\s+)?)+",
     re.I,
 )
+_LEVEL = r"[CTLS]\d(?:\s*-\s*[CTLS]?\d)?"
+"""A spinal level or a span of them: "L5", "C5-C6", "L4-5"."""
+_COUNT = re.compile(
+    rf"^(?:\d+\s+(?:(?:sessions?|visits?|treatments?)\s+of\s+)?(?=[a-z])(?!(?:mg|mcg|g|ml)\b|x\s*\d)"
+    rf"|(?:(?:left|right|bilateral)\s+)?{_LEVEL}(?:\s*(?:,|and|&)\s*{_LEVEL})*\s+"
+    r"|(?:cervical|thoracic|lumbar|lumbosacral)\s+spine\s+(?=\S))",
+    re.I,
+)
+"""What comes before the treatment in a heading: a count ("12 sessions of", "1 TENS unit"), the levels
+it treats ("Bilateral L4-L5 and L5-S1 …"), or the spine it images ("lumbar spine x-rays" is x-rays of
+the lumbar spine). A region named as an adjective stays: "Lumbar support brace"."""
+_NAME_END = re.compile(
+    r",|\s(?:\d|#|\((?-i:(?![A-Z]{2,6}\)))|for\b|rental\b|purchase\b|to\s+the\b|x\s*\d|at\s+(?:(?:left|right|bilateral)\s+)?"
+    + _LEVEL
+    + rf"|under\b|of\s+the\b|(?:performed\s+)?(?:on|between|from|dated)\s+{DATE})",
+    re.I,
+)
+"""Where the name ends: a comma, a number, a parenthesis that is not an abbreviation ("(EMG)" stays,
+"(DOS 5/14/14)" goes), "rental"/"purchase", the purpose, region, levels, guidance ("under fluoroscopic
+guidance") or dates."""
 _STRENGTH = re.compile(r"\d+(?:\.\d+)?(?:/\d+(?:\.\d+)?)?\s*(?:mg|mcg|g|ml|meq|%)(?:\s*/\s*(?:ml|hr|g))?", re.I)
 _REGION = re.compile(
-    r"\b((?:cervical|thoracic|lumbar|lumbosacral)\s+spine|(?:left|right|bilateral)?\s*(?:shoulder|knee|wrist|hand|"
-    r"elbow|hip|ankle|foot|neck|low(?:er)?\s+back)s?)\b",
+    r"\b((?:left|right|bilateral)?\s*(?:shoulder|knee|wrist|hand|elbow|hip|ankle|foot|neck|low(?:er)?\s+back)s?"
+    r"|(?:left|right|bilateral)?\s*(?:upper|lower)\s+extremit(?:y|ies))\b"
+    r"|\b(?P<spine>cervical|thoracic|lumbar|lumbosacral)\b(?:\s+spine\b)?"
+    r"|\b(?-i:(?P<level>[CTL])\d(?:\s*-\s*[CTLS]?\d)?)\b",
     re.I,
 )
+"""A body region, or the spine named by its adjective or its levels: "Cervical epidural …" and
+"C5-C6 facet injection" treat the cervical spine."""
+_SPINE = {"C": "cervical", "T": "thoracic", "L": "lumbar"}
 CATEGORY_WORDS = [
     ("acupuncture", r"acupuncture"),
     ("chiropractic", r"chiropract|manipulat"),
@@ -122,24 +148,50 @@ CATEGORY_WORDS = [
 ]
 
 
+def _category(name: str, request: str, medication: bool) -> str:
+    """A drug is a medication; otherwise the category word nearest the end of the name, before any
+    "with …" that adds to it, wins, as the head of an English noun phrase comes last ("Psychiatric
+    consultation" is a consultation, "lumbar fusion surgery with bone stimulator" a surgery); a name
+    with no category word is classed by the request."""
+    if medication:
+        return "medication"
+    name = re.split(r"\s(?:with|including|plus)\s", name, maxsplit=1, flags=re.I)[0]
+    last = {
+        cat: max((m.start() for m in re.finditer(pattern, name, re.I)), default=-1) for cat, pattern in CATEGORY_WORDS
+    }
+    head = max(last, key=lambda cat: last[cat])
+    if last[head] >= 0:
+        return head
+    return next((cat for cat, pattern in CATEGORY_WORDS if re.search(pattern, request, re.I)), "other")
+
+
+_INGREDIENT = re.compile(r"([A-Za-z][\w-]*)\s+\d+(?:\.\d+)?\s*(?:%|mg|mcg|g)(?=\s*[,)]|\s+and\b)", re.I)
+
+
+def _compound(request: str) -> str | None:
+    """A compound's generic, its ingredients in order ("cream (Flurbiprofen 20%, Capsaicin 0.025%)" ->
+    "flurbiprofen/capsaicin"): a request that lists two or more ingredients, each with its strength."""
+    listed = re.search(r"\(([^()]*)\)", request)
+    ingredients = _INGREDIENT.findall(listed[1] + ")") if listed else []
+    return "/".join(i.lower() for i in ingredients) if len(ingredients) > 1 else None
+
+
 def treatment(request: str) -> dict[str, Any]:
-    """The countable parts of an item heading, by rule."""
+    """The countable parts of an item heading, by rule. A compound of several ingredients has no
+    one strength."""
     timing = _TIMING.search(request)
-    strength = _STRENGTH.search(request)
+    compound = _compound(request)
+    strength = None if compound else _STRENGTH.search(request)
     quantity = re.search(r"#\s*(\d+)", request)
-    body = _PREFIX.sub("", request).strip()
-    cut = re.search(r"\s(?:\d|#|\(|for\s+the\b|for\b|to\s+the\b|x\s*\d)|,", body, re.I)
+    body = _COUNT.sub("", _PREFIX.sub("", request).strip(), count=1)
+    cut = _NAME_END.search(body)
     name = _clean(body[: cut.start()] if cut else body) or _clean(body)
-    generic = normalize.generic_name(request)
-    category = "medication" if (generic or strength) else None
-    for cat, pattern in CATEGORY_WORDS:
-        if category is None and re.search(pattern, request, re.I):
-            category = cat
+    generic = compound or normalize.generic_name(request)
     region = _REGION.search(request)
     counted = re.search(r"visit|session|week|times", request, re.I) and re.search(r"\d", request)
     visits = normalize.parse_visits(request) if counted else None  # "sessions" with no number: none stated
     return {
-        "category": category or "other",
+        "category": _category(name, request, bool(generic or strength)),
         "name": name,
         "generic_name": generic,
         "strength": normalize.strength(strength.group()) if strength else None,
@@ -148,9 +200,19 @@ def treatment(request: str) -> dict[str, Any]:
         if re.search(r"refills?\s*(?:x|:)?\s*\d|\d\s*refills?", request, re.I)
         else None,
         "visits": visits,
-        "body_region": " ".join(region[1].lower().split()) if region else None,
+        "body_region": _region(region) if region else None,
         "timing": timing[1].lower() if timing else None,
     }
+
+
+def _region(match: re.Match[str]) -> str:
+    if match["spine"] or match["level"]:
+        return f"{(match['spine'] or _SPINE[match['level']]).lower()} spine"
+    return " ".join(match[1].lower().split())
+
+
+_AND_FIRST = re.compile(r"^\s*(?:and|&)\s+", re.I)
+"""The "and" before a list's last entry after a comma ("a, b, and c")."""
 
 
 def _split_list(text: str) -> list[str]:
@@ -164,8 +226,48 @@ def _split_list(text: str) -> list[str]:
         if part.lower() in _SPECIALTY_AND:
             out.append(part)
             continue
-        out += [p for p in re.split(r"\s+and\s+", part) if p]
+        out += [p for p in re.split(r"\s+and\s+", _AND_FIRST.sub("", part)) if p]
     return [_clean(p) for p in out if _clean(p)]
+
+
+_QUALIFIER_WORD = (
+    r"(?:chronic|acute|subacute|mild|moderate|severe|recurrent|intractable|single\s+episode|unspecified"
+    r"|not\s+otherwise\s+specified|NOS|(?:initial|subsequent)\s+encounter|sequela|left|right|bilateral"
+    r"|(?:in\s+)?(?:partial|full)\s+remission)"
+)
+_QUALIFIER = re.compile(
+    rf"{_QUALIFIER_WORD}(?:\s+(?:and\s+)?{_QUALIFIER_WORD})*|(?:with|without|secondary\s+to)\b.*", re.I
+)
+"""A comma piece that qualifies the diagnosis before it rather than naming one of its own:
+"posttraumatic stress disorder, chronic", "depressive disorder, not otherwise specified",
+"major depressive disorder, single episode, moderate", "spondylosis, without myelopathy".
+A piece with a diagnosis noun of its own ("chronic pain syndrome") is a new diagnosis."""
+_NO_HEAD = re.compile(rf"(?:(?:left|right|bilateral)\s+)?{_LEVEL}(?:\s*,\s*{_LEVEL})*", re.I)
+"""The part before an "and" that is only laterality and spinal levels: "left L5 and S1 radiculopathy"
+is one diagnosis at two levels, not "left L5" and "S1 radiculopathy"."""
+
+
+def _diagnoses(text: str) -> list[str]:
+    """A diagnosis list -> one phrase each. Entries are split by ";" (then commas belong to the
+    entries) or else by ","; a comma piece that is only a qualifier (`_QUALIFIER`) joins the entry
+    before it. An "and" splits an entry in two unless the words before it name no diagnosis
+    (`_NO_HEAD`) or it is "both … and …"."""
+    text = _clean(text)
+    pieces = [_AND_FIRST.sub("", p) for p in re.split(r"\s*;\s*" if ";" in text else r"\s*,\s*", text)]
+    entries: list[str] = []
+    for piece in pieces:
+        if entries and ";" not in text and _QUALIFIER.fullmatch(piece):
+            entries[-1] += ", " + piece
+        else:
+            entries.append(piece)
+    out: list[str] = []
+    for entry in entries:
+        parts = re.split(r"\s+and\s+", entry)
+        out.append(parts[0])
+        for part in parts[1:]:
+            joined = _NO_HEAD.fullmatch(out[-1]) or re.search(r"\bboth\b(?!.*\band\b)", out[-1], re.I)
+            out[-1:] = [f"{out[-1]} and {part}"] if joined else [out[-1], part]
+    return [_clean(d) for d in out if _clean(d)]
 
 
 _FIELD_LINE = re.compile(r"^\s*[A-Z][\w()/' -]{2,40}:")
@@ -223,6 +325,24 @@ def reviewer(text: str) -> dict[str, Any]:
     }
 
 
+_MECHANISM = re.compile(
+    r"mechanism of injury (?:was |is |occurred )?(?:(?:described|reported|documented|noted) as )?"
+    r"(?P<how>.+?)\.(?:\s|$)",
+    re.I,
+)
+"""The letter's own "The mechanism of injury was (described as) …" sentence."""
+_HOW_INJURED = re.compile(
+    rf"(?:\binjur(?:y|ies|ed)\b(?!\s+(?:worker|employee|party|patient|person|individual|claimant))|\bhurt\b"
+    rf"|\bdeveloped\b[^.]{{0,60}}?\bon\s+{DATE})(?:{DATE}|[^.]){{0,80}}?\b(?P<how>(?:when|while)\b.+?)\.(?:\s|$)",
+    re.I,
+)
+"""How the injury happened, told in the sentence that tells of it: from "when"/"while" to the end of
+the sentence ("was injured on 1/2/2010 when she slipped …", "The injury occurred when he fell …",
+"injuries reportedly sustained while lifting …", "developed shoulder pain on 9/17/2012 while lifting …").
+"The injured worker" is not the injury, and "developed" counts only with the date it began (not
+"developed dyspepsia while taking ibuprofen"): a "when"/"while" about something else is no mechanism."""
+
+
 _SEX = {"male": "male", "man": "male", "gentleman": "male", "female": "female", "woman": "female", "lady": "female"}
 
 
@@ -234,16 +354,15 @@ def patient(summary: str, header: dict[str, Span] | None = None) -> dict[str, An
         rf"({DATE})\s+date of injury", flat
     )
     header_doi = (header or {}).get("Date of Injury")
-    mechanism = None
-    mech = re.search(r"mechanism of injury (?:was |is |occurred )?(.+?)\.(?:\s|$)", flat, re.I)
-    if mech:
-        mechanism = normalize.none_if_unknown(_clean(mech[1]))
+    mech = _MECHANISM.search(flat) or _HOW_INJURED.search(flat)
+    mechanism = normalize.none_if_unknown(_clean(mech["how"])) if mech else None
     diagnoses: list[str] = []
     end = r"\.(?:\s|$|(?=[A-Z]))"  # letters often lose the space after a full stop
     for pattern in (rf"diagnoses (?:are|include|included|have included|of) (.+?){end}",
-                    rf"associated diagnoses of (.+?){end}", rf"Diagnostic impression: (.+?){end}"):  # fmt: skip
+                    rf"associated diagnoses of (.+?){end}", rf"Diagnostic impression: (.+?){end}",
+                    rf"\bDiagnos(?:es|is)\s*: (.+?){end}"):  # fmt: skip
         for m in re.finditer(pattern, flat, re.I):
-            diagnoses += [d for d in _split_list(m[1]) if d not in diagnoses]
+            diagnoses += [d for d in _diagnoses(m[1]) if d not in diagnoses]
     return {
         "age": int(age[1]) if age else None,
         "sex": _SEX[sex[1].lower()] if sex else None,
