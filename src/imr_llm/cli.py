@@ -150,7 +150,7 @@ def _eval(args: argparse.Namespace) -> int:
     out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     out.with_suffix(".md").write_text(reports.to_markdown(report), encoding="utf-8")
     print(reports.to_text(report))
-    print(shown(f"\nwrote {out} and {out.with_suffix('.md')}"))
+    print(f"\nwrote {shown(str(out))} and {shown(str(out.with_suffix('.md')))}")
     headline = report["summary"]["headline"]
     if args.fail_under is not None and headline < args.fail_under:
         print(f"field accuracy {headline:.3f} is under --fail-under {args.fail_under}", file=sys.stderr)

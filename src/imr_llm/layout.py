@@ -211,6 +211,12 @@ def _lines(text: str, start: int, end: int) -> list[_Line]:
     ]
 
 
+_CLOSING = re.compile(
+    r"^[ \t]*(?:Effect\s+of\s+the\s+Decision\b|Sincerely\b|cc\s*:|/[A-Za-z]{2,4}[ \t]*$)", re.MULTILINE | re.IGNORECASE
+)
+"""Where a letter's closing starts ("Effect of the Decision:", "Sincerely,", a typist's "/jr", "cc:")."""
+
+
 def _sections(text: str) -> tuple[dict[str, Span], int]:
     """Section spans (title excluded) and where the first section title begins.
 
@@ -223,6 +229,10 @@ def _sections(text: str) -> tuple[dict[str, Span], int]:
         first_item = next((line for line in _lines(text, after, len(text)) if _REGARDING_START.match(line.text)), None)
         if first_item is not None:
             found.append((first_item.start, first_item.start, "items"))
+    items_at = next((start for start, _, name in found if name == "items"), None)
+    closing = _CLOSING.search(text, items_at) if items_at is not None else None
+    if closing is not None:  # the letter's closing ends the last item: not part of its rationale
+        found.append((closing.start(), closing.start(), None))
     found.sort()
     sections: dict[str, Span] = {}
     for i, (_, body_start, name) in enumerate(found):
