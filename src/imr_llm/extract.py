@@ -81,6 +81,18 @@ def model_name(endpoint: clients.Endpoint, strategy: str) -> str:
     return "rules" if strategy == "rules" else endpoint.identity
 
 
+PIPELINE = ("reading", "canonical", "pdftext", "layout", "rules", "normalize", "consistency", "salvage", "strategies")
+"""The modules that turn a letter into a record: a change to any of them changes what is cached."""
+
+
+@functools.cache
+def _code_digest() -> str:
+    """A hash of the pipeline's source, so a record made by other code (an upgrade, a local edit)
+    is never served from the cache as if this code had made it."""
+    package = Path(__file__).parent
+    return cache_key(**{name: (package / f"{name}.py").read_text(encoding="utf-8") for name in PIPELINE})
+
+
 @functools.cache
 def _schema_digest() -> str:
     """The output contract's hash, computed once (generating the JSON schema takes milliseconds)."""
@@ -136,6 +148,7 @@ class Job:
             strategy=self.strategy,
             prompt=self.prompt.digest,
             schema=_schema_digest(),
+            code=_code_digest(),
             generation=self.options.generation(),
             letter=self.text,
         )

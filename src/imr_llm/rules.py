@@ -95,8 +95,8 @@ def citation(line: Span | None) -> dict[str, Any] | None:
 
 _TIMING = re.compile(r"\b(prospective|retrospective)\b", re.I)
 _PREFIX = re.compile(
-    r"^(?:\d+\s+(?=prescription|request|refill))?"  # "1 prescription of …": a count, not the name
-    r"(?:(?:prescriptions?|requests?|refills?|prospective|retrospective|purchase|rental)(?:\s+use)?\s+(?:of|for)?\s*"
+    r"^(?:(?:\d+\s+(?=prescription|request|refill))?"  # "(Prospective request for) 1 prescription of …": a count
+    r"(?:prescriptions?|requests?|refills?|prospective|retrospective|purchase|rental)(?:\s+use)?\s+(?:of|for)?\s*"
     r"(?:(?:a|an)\s+)?)+",
     re.I,
 )
@@ -251,7 +251,8 @@ def _diagnoses(text: str) -> list[str]:
     """A diagnosis list -> one phrase each. Entries are split by ";" (then commas belong to the
     entries) or else by ","; a comma piece that is only a qualifier (`_QUALIFIER`) joins the entry
     before it. An "and" splits an entry in two unless the words before it name no diagnosis
-    (`_NO_HEAD`) or it is "both … and …"."""
+    (`_NO_HEAD`), it is "both … and …", or it joins the short phrase after a "with"/"without"
+    ("adjustment disorder with mixed anxiety and depressed mood")."""
     text = _clean(text)
     pieces = [_AND_FIRST.sub("", p) for p in re.split(r"\s*;\s*" if ";" in text else r"\s*,\s*", text)]
     entries: list[str] = []
@@ -265,7 +266,11 @@ def _diagnoses(text: str) -> list[str]:
         parts = re.split(r"\s+and\s+", entry)
         out.append(parts[0])
         for part in parts[1:]:
-            joined = _NO_HEAD.fullmatch(out[-1]) or re.search(r"\bboth\b(?!.*\band\b)", out[-1], re.I)
+            joined = (
+                _NO_HEAD.fullmatch(out[-1])
+                or re.search(r"\bboth\b(?!.*\band\b)", out[-1], re.I)
+                or re.search(r"\bwith(?:out)?\s+\w+(?:\s+\w+)?$", out[-1], re.I)  # "with mixed anxiety and …"
+            )
             out[-1:] = [f"{out[-1]} and {part}"] if joined else [out[-1], part]
     return [_clean(d) for d in out if _clean(d)]
 
@@ -358,7 +363,7 @@ def patient(summary: str, header: dict[str, Span] | None = None) -> dict[str, An
     mechanism = normalize.none_if_unknown(_clean(mech["how"])) if mech else None
     diagnoses: list[str] = []
     end = r"\.(?:\s|$|(?=[A-Z]))"  # letters often lose the space after a full stop
-    for pattern in (rf"diagnoses (?:are|include|included|have included|of) (.+?){end}",
+    for pattern in (rf"diagnoses (?:are|were|include|included|have included|consist of|of) (.+?){end}",
                     rf"associated diagnoses of (.+?){end}", rf"Diagnostic impression: (.+?){end}",
                     rf"\bDiagnos(?:es|is)\s*: (.+?){end}"):  # fmt: skip
         for m in re.finditer(pattern, flat, re.I):
