@@ -137,12 +137,10 @@ def test_requests_run_concurrently_up_to_the_bound(tmp_path: Path, fake) -> None
     for n in range(8):
         shutil.copy(SAMPLES / f"{NAMES[n % 5]}.txt", tmp_path / f"{n}.txt")
     fake.queue(slow(gold_reply, 0.3))
-    started = time.perf_counter()
     outcomes = list(extract_many([tmp_path], concurrency=4, model="m", base_url=fake.base_url,
                                  strategy="whole", cache=False))  # fmt: skip
     assert all(o.ok for o in outcomes) and len(outcomes) == 8
-    assert fake.peak == 4
-    assert time.perf_counter() - started < 8 * 0.3  # overlapped, not one after another
+    assert fake.peak == 4  # four requests at the server at once: overlapped, never more
 
 
 def test_async_form_gives_the_same_records(corpus: Path) -> None:

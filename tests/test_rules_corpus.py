@@ -159,13 +159,22 @@ def test_a_single_drug_in_parentheses_is_no_compound() -> None:
 
 
 _LETTERS = load(CORPUS / "text", [GOLD, CORPUS / "gold"])
+_UNSEEN = [case for case in _LETTERS if case.name.startswith("unseen_")]
+"""Letters written by someone who never read the rules, scored before any rule was changed for them."""
 
 
-@pytest.mark.parametrize("case", _LETTERS, ids=lambda case: case.name)
-def test_rules_read_every_corpus_field_but_the_rationales(case: Case) -> None:
-    """Every field the gold labels is read by rule; the only differences left are rationales
-    (where a 2013 letter's last item runs into the closing block: the layout's to fix)."""
+@pytest.mark.parametrize("case", [c for c in _LETTERS if c not in _UNSEEN], ids=lambda case: case.name)
+def test_rules_read_every_corpus_field(case: Case) -> None:
+    """Every field the gold labels is read by rule."""
     read = extract_result(case.path, strategy="rules", cache=False).determination
-    missed = [d.path for d in differences(read, case.gold) if not d.path.endswith(".rationale")]
-    assert missed == []
-    assert score_letter(case.name, read, case.gold).score >= 0.995
+    assert [d.path for d in differences(read, case.gold)] == []
+
+
+@pytest.mark.parametrize("case", _UNSEEN, ids=lambda case: case.name)
+def test_rules_on_unseen_letters_get_the_structure_right(case: Case) -> None:
+    """Out of sample the letter-level phrasings vary (how an injury happened is told many ways), so
+    the bar is the corpus gate's: every item and decision right, field accuracy at least 0.95."""
+    read = extract_result(case.path, strategy="rules", cache=False).determination
+    score = score_letter(case.name, read, case.gold)
+    assert (score.pred_items, score.matched_items, score.correct_decisions) == (len(case.gold.items),) * 3
+    assert score.score >= 0.95
