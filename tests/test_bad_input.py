@@ -18,9 +18,9 @@ from conftest import run_fake as run
 from fake_server import completion
 from imr_llm import InvalidLetterError, extract_result
 from imr_llm import normalize as norm
-from imr_llm.extract import check_letter
+from imr_llm.reading import read as check_letter
+from imr_llm.reading import read_pdf as pdf_text
 from imr_llm.schema import DeterminationFields
-from imr_llm.sources import pdf_text
 from variants import hostile
 
 BAD = {

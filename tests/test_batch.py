@@ -17,7 +17,8 @@ from conftest import SAMPLES, fields, gold, gold_reply, labelled, sample, slow
 from fake_server import error
 from imr_llm import aextract_many, extract_many
 from imr_llm.batch import JsonlLog, read_rows
-from imr_llm.sources import NoTextLayerError, discover, pdf_text
+from imr_llm.reading import read_pdf as pdf_text
+from imr_llm.sources import NoTextLayerError, discover
 
 NAMES = sorted(p.stem for p in SAMPLES.glob("*.txt"))
 

@@ -35,8 +35,8 @@ def rules_record(fake, text):
 
 
 def job(fake, text: str, strategy: str) -> Job:
-    """A real job past the letter check (helper C's `check_letter` lets 2013 letters in with
-    `layout.states_decision`; until that lands, these tests start after it)."""
+    """A real job on `text` as given: these tests hold the layout and strategies to it directly
+    (reading, which lets 2013 letters in through `layout.states_decision`, is tested on its own)."""
     endpoint = clients.resolve("m", fake.base_url)
     return Job(text=text, endpoint=endpoint, prompt=as_prompt(None), options=Options(), cache=None, strategy=strategy)
 

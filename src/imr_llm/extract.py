@@ -72,10 +72,6 @@ class Options:
         return params
 
 
-check_letter = reading.read
-"""The letter's canonical text or a typed refusal: `imr_llm.reading.read`, by its earlier name."""
-
-
 def model_name(endpoint: clients.Endpoint, strategy: str) -> str:
     """Who answers: the endpoint's identity, or "rules" when no model is asked at all."""
     return "rules" if strategy == "rules" else endpoint.identity

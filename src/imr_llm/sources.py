@@ -30,7 +30,7 @@ from imr_llm.reading import NoTextLayerError
 
 log = logging.getLogger(__name__)
 SUFFIXES = (".txt", ".pdf")
-__all__ = ["SUFFIXES", "Letter", "NoTextLayerError", "discover", "pdf_text"]
+__all__ = ["SUFFIXES", "Letter", "NoTextLayerError", "discover"]
 
 
 @dataclass(frozen=True)
@@ -55,10 +55,6 @@ class Letter:
     def read(self, max_chars: int = reading.MAX_CHARS) -> str:
         """The letter's canonical text (`imr_llm.reading.read`; warnings name the letter's id)."""
         return reading.read(self.path, max_chars=max_chars, name=self.id)
-
-
-pdf_text = reading.read_pdf
-"""A PDF's canonical text (`imr_llm.reading.read_pdf`, by its earlier name)."""
 
 
 def _root_of(pattern: str) -> tuple[Path, list[str]]:
