@@ -37,15 +37,6 @@ def labelled(data: dict) -> dict:
     return {k: v for k, v in data.items() if k not in NOT_LABELS}
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """With pytest-xdist (`-n auto`, the default in pyproject) the fast tests share the cores, while
-    every test on the real embedded model runs in one worker, one after another: a 2-core machine
-    serves one llama.cpp server well, not two."""
-    for item in items:
-        if item.get_closest_marker("model") is not None:
-            item.add_marker(pytest.mark.xdist_group("embedded-model"))
-
-
 @pytest.fixture(autouse=True)
 def _no_ambient_config(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never pick up a developer's keys or endpoints. Record caches are always passed

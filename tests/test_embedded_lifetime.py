@@ -1,7 +1,8 @@
 """The embedded server never outlives the process that started it, and a crash is reported at once.
 
-Each test runs real processes over real loopback HTTP: the stand-in server (tests/stand_in_server.py,
-fast) and, marked `model`, the real llama.cpp server with the embedded model.
+Each test runs real processes over real loopback HTTP with the stand-in server
+(tests/stand_in_server.py); `test_model.py` runs the same parent-death check on the real llama.cpp
+server with the embedded model.
 """
 
 from __future__ import annotations
@@ -134,13 +135,6 @@ def _dies_with_its_parent(kind: str, how: signal.Signals, limit: float) -> None:
 @pytest.mark.parametrize("how", KILLS, ids=[k.name for k in KILLS])
 def test_the_server_dies_with_its_parent_even_mid_completion(how: signal.Signals) -> None:
     _dies_with_its_parent("stand-in", how, limit=3)
-
-
-@pytest.mark.model
-@pytest.mark.timeout(600)
-@pytest.mark.parametrize("how", KILLS, ids=[k.name for k in KILLS])
-def test_the_real_embedded_server_dies_with_its_parent_mid_completion(how: signal.Signals) -> None:
-    _dies_with_its_parent("embedded", how, limit=5)
 
 
 def test_stop_ends_a_server_busy_in_a_completion() -> None:

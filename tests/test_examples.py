@@ -1,4 +1,4 @@
-"""The examples run as a user would run them; the notebook runs top to bottom on the embedded model."""
+"""The examples run as a user would run them (the notebook, on the embedded model, is in test_model.py)."""
 
 import json
 import os
@@ -59,20 +59,3 @@ def test_quickstart_with_the_rules_strategy(tmp_path: Path) -> None:
                env={"IMR_LLM_CACHE_DIR": str(tmp_path)})  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "Acupuncture" in done.stdout and "0 tokens, 0 model call(s)" in done.stdout
-
-
-@pytest.mark.model
-@pytest.mark.timeout(1800)
-def test_prompt_lab_notebook_runs_top_to_bottom_on_the_embedded_model() -> None:
-    import nbformat
-    from nbclient import NotebookClient
-
-    notebook = nbformat.read(EXAMPLES / "prompt_lab.ipynb", as_version=4)
-    NotebookClient(
-        notebook, timeout=1500, kernel_name="python3", resources={"metadata": {"path": str(EXAMPLES)}}
-    ).execute()
-    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
-    assert not [o for o in outputs if o.get("output_type") == "error"]
-    html = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
-    assert "field accuracy" in html and "<mark" in html  # the reports and the review page rendered
-    assert any("image/png" in o.get("data", {}) for o in outputs)  # the plot of the deltas

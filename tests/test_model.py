@@ -1,19 +1,23 @@
 """End to end on the real embedded model (llama.cpp, Qwen2.5-Coder-1.5B) over real HTTP.
 
-Slow (a minute or more per letter on 2 cores): marked `model`; skip with -m "not model".
-Expectations (item count, each decision) are the hand-read gold records.
+Slow (a minute or more per letter on 2 cores): marked `model`; skip with -m "not model". Every
+test on the real model lives here, so pytest-xdist (`--dist loadfile`) runs them in one worker, one
+after another. Expectations (item count, each decision) are the hand-read gold records; the
+prompt-lab notebook runs top to bottom; the real server dies with the process that started it.
 """
 
 import json
+import signal
 import subprocess
 import sys
 
 import pytest
 
-from conftest import SAMPLES, gold, sample
+from conftest import ROOT, SAMPLES, gold, sample
 from fake_server import CountingProxy
 from imr_llm import extract_result
 from imr_llm.embedded import default_server
+from test_embedded_lifetime import KILLS, _dies_with_its_parent
 from variants import unknown_treatments
 
 pytestmark = [pytest.mark.model, pytest.mark.timeout(1500)]
@@ -69,3 +73,25 @@ def test_per_item_fills_a_gap_and_the_repeat_reaches_no_server(tmp_path):
     assert second.cache_hit and second.usage.total_tokens == 0 and second.attempts == 0
     assert second.determination == first.determination
     print(f"\nper_item gap: {record.items[1].treatment.category.value}, {first.usage.total_tokens} tokens")
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("how", KILLS, ids=[k.name for k in KILLS])
+def test_the_real_embedded_server_dies_with_its_parent_mid_completion(how: signal.Signals) -> None:
+    _dies_with_its_parent("embedded", how, limit=5)
+
+
+@pytest.mark.timeout(1800)
+def test_prompt_lab_notebook_runs_top_to_bottom_on_the_embedded_model() -> None:
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(ROOT / "examples" / "prompt_lab.ipynb", as_version=4)
+    NotebookClient(
+        notebook, timeout=1500, kernel_name="python3", resources={"metadata": {"path": str(ROOT / "examples")}}
+    ).execute()
+    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    html = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
+    assert "field accuracy" in html and "<mark" in html  # the reports and the review page rendered
+    assert any("image/png" in o.get("data", {}) for o in outputs)  # the plot of the deltas
