@@ -32,7 +32,7 @@ from pathlib import Path
 
 from fpdf import FPDF
 
-from imr_llm.canonical import paragraph_gap
+from imr_llm.canonical import RUNNING_FOOTER, paragraph_gap
 from imr_llm.schema import Determination
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,7 +146,6 @@ _PART_START = re.compile(
     re.I,
 )
 _PART_END = re.compile(r":\s*(?:(?:Upheld|Overturned)\b[ .]*)?$", re.I)
-_FURNITURE = re.compile(r"^(?:Final\s+Determination\s+Letter\s+for\s+IMR\s+Case|Page\s+\d+\s+of\s+\d+\s*$)", re.I)
 
 
 def _runs(lines: tuple[str, ...], short: float) -> tuple[str, ...]:
@@ -157,11 +156,11 @@ def _runs(lines: tuple[str, ...], short: float) -> tuple[str, ...]:
     copied out of a PDF) stays a line of its own, as it was on the page."""
     runs, run = [], []
     for line in lines:
-        if run and (_PART_START.match(line) or _FURNITURE.match(line)):
+        if run and (_PART_START.match(line) or RUNNING_FOOTER.match(line)):
             runs.append(" ".join(" ".join(run).split()))
             run = []
         run.append(line)
-        if len(line) < short or _PART_END.search(line) or _FURNITURE.match(line):
+        if len(line) < short or _PART_END.search(line) or RUNNING_FOOTER.match(line):
             runs.append(" ".join(" ".join(run).split()))
             run = []
     return tuple(runs + ([" ".join(" ".join(run).split())] if run else []))

@@ -55,9 +55,10 @@ def characters(text: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # Pages and their furniture
 
-_RUNNING_FOOTER = re.compile(
+RUNNING_FOOTER = re.compile(
     r"^\s*(?:Final\s+Determination\s+Letter\s+for\s+IMR\s+Case\s+Number\b.{0,80}|Page\s+\d+\s+of\s+\d+)\s*$", re.I
 )
+"""A line of the state's running footer ("Final Determination Letter for IMR Case Number …", "Page N of M")."""
 _PAGE_NUMBER = re.compile(r"^\s*(?:Page\s+)?[-\u2013(]?\s*\d{1,3}\s*[-\u2013)]?\s*$", re.I)
 _TITLE = re.compile(r"^\s*[^a-z\n]*[A-Z]{3}[^a-z\n]*$")
 EDGE_LINES = 3
@@ -96,7 +97,7 @@ def _furniture(lines: list[str], repeated: set[str], paged: bool) -> set[int]:
     found = {
         i
         for i, line in enumerate(lines)
-        if _RUNNING_FOOTER.match(line)
+        if RUNNING_FOOTER.match(line)
         or (i in edges and _key(line) in repeated)
         or (i in outer and _PAGE_NUMBER.match(line))
     }
