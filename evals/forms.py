@@ -68,10 +68,14 @@ class Letter:
     text: str
     date_of_injury: date | None
     ur_denial_date: date | None
+    labelled_case_number: str | None
 
     @property
     def case_number(self) -> str:
-        """A case number in the state's form (CM1x-xxxxxxx), fixed by the letter's name."""
+        """The case number gold gives, else one in the state's form (CM1x-xxxxxxx) fixed by the
+        letter's name, for the running footer only (which reading removes as page furniture)."""
+        if self.labelled_case_number:
+            return self.labelled_case_number
         n = int(hashlib.sha256(self.name.encode()).hexdigest(), 16)
         return f"CM1{3 + n % 3}-{n // 3 % 10**7:07d}"
 
@@ -97,6 +101,7 @@ def letters() -> list[Letter]:
                     text=path.read_text(encoding="utf-8"),
                     date_of_injury=gold.patient.date_of_injury,
                     ur_denial_date=gold.ur_decision_date,
+                    labelled_case_number=gold.case_number,
                 )
             )
     return found
@@ -299,8 +304,8 @@ class _Letterhead(FPDF):
 
 
 def header_lines(letter: Letter) -> list[str]:
-    """Page 1's header block; a date gold leaves null is left out (so header and gold agree)."""
-    lines = ["IMR Case Number: " + letter.case_number]
+    """Page 1's header block; a value gold leaves null is left out (so header and gold agree)."""
+    lines = ["IMR Case Number: " + letter.case_number] if letter.labelled_case_number else []
     if letter.date_of_injury:
         lines.append(f"Date of Injury: {letter.date_of_injury:%m/%d/%Y}")
     if letter.ur_denial_date:

@@ -123,6 +123,8 @@ EXPECTED = {
         "diagnoses": [],
     },
     "ur_decision_date": "2013-07-18",
+    "case_number": "CM13-0012345",
+    "decision_date": "2013-12-20",
     "items": [
         {
             "request": "Retrospective request for Lidoderm 5% patches #30 (DOS 5/14/14)",

@@ -33,7 +33,7 @@ def test_eval_cli_perfect_model_scores_one_and_writes_reports(fake, tmp_path, ca
     report = json.loads(out.read_text())
     assert report["summary"]["headline"] == 1.0 and report["summary"]["decision_accuracy"] == 1.0
     assert report["meta"]["letters"] == 5 and report["meta"]["tokens"] == 5 * 1400
-    assert len(report["meta"]["prompt_sha256"]) == 64 and report["meta"]["schema_version"] == "2"
+    assert len(report["meta"]["prompt_sha256"]) == 64 and report["meta"]["schema_version"] == "3"
     assert "decision accuracy 1.000" in capsys.readouterr().out
     assert "| `items.decision` | 1.000 |" in out.with_suffix(".md").read_text()
 

@@ -39,7 +39,7 @@ def test_variants_keep_items_decisions_and_rationales(name):
     assert [i.decision.value.lower() for i in found.items] == [i["decision"] for i in expected]
     assert [i.request.value for i in found.items] == [i["request"] for i in expected]
     assert [i.rationale.value for i in found.items] == [i["rationale"] for i in expected]
-    assert [rules.citation(i.reviewer_guideline)["pages"] for i in found.items] == [
+    assert [rules.citation(i.reviewer_guideline).pages for i in found.items] == [
         i["reviewer_guideline"]["pages"] for i in expected
     ]
     assert_spans_slice_back(found)

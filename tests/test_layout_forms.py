@@ -118,14 +118,14 @@ def test_any_mix_of_both_layouts_parses_and_checks_without_raising(text):
 
 def test_rules_read_capitals_and_typographic_quotes():
     caps = rules.treatment("ACUPUNCTURE FOR THE CERVICAL SPINE, 2 TIMES A WEEK FOR 3 WEEKS (6 VISITS)")
-    assert (caps["name"], caps["category"], caps["visits"], caps["body_region"]) == (
+    assert (caps.name, caps.category, caps.visits, caps.body_region) == (
         "ACUPUNCTURE",
         "acupuncture",
         6,
         "cervical spine",
     )
     line = "Decision based on MTUS Chronic Pain Treatment Guidelines \u201cOpioids, criteria for use\u201d Page(s): 80."
-    assert rules.citation(Span(0, len(line), line))["topic"] == "Opioids, criteria for use"
+    assert rules.citation(Span(0, len(line), line)).topic == "Opioids, criteria for use"
 
 
 def test_2013_summaries_date_the_ur_decision_by_its_report():
@@ -136,7 +136,7 @@ def test_2013_summaries_date_the_ur_decision_by_its_report():
 def test_edition_years_chapters_and_tables_are_not_topics():
     line = "Chronic Pain Medical Treatment Guidelines (May 2009), Opioids, page 74-96, which are part of the MTUS."
     cited = rules.citation(Span(0, len(line), line))
-    assert (cited["document"], cited["topic"], cited["pages"][:2]) == (
+    assert (cited.document, cited.topic, cited.pages[:2]) == (
         "Chronic Pain Medical Treatment Guidelines",
         "Opioids",
         [74, 75],
@@ -145,9 +145,9 @@ def test_edition_years_chapters_and_tables_are_not_topics():
 
 def test_a_credentials_line_takes_the_words_it_wrapped_onto_but_not_the_next_sentence():
     wrapped = "Certification(s)/Specialty: Pediatrics, Internal\nMedicine\nState(s) of Licensure: New York\n"
-    assert rules.reviewer(wrapped)["specialties"] == ["Pediatrics", "Internal Medicine"]
+    assert rules.reviewer(wrapped).specialties == ["Pediatrics", "Internal Medicine"]
     followed = "State(s) of Licensure: New York\n\nThe expert reviewer was selected for his/her expertise.\n"
-    assert rules.reviewer(followed)["licensed_states"] == ["NY"]
+    assert rules.reviewer(followed).licensed_states == ["NY"]
 
 
 def test_an_abbreviation_in_a_heading_is_no_sentence_end():

@@ -11,15 +11,16 @@ import pytest
 
 from conftest import GOLD, ROOT
 from imr_llm import rules
+from imr_llm.compare import differences
 from imr_llm.evals.dataset import Case, load
-from imr_llm.evals.score import differences, score_letter
+from imr_llm.evals.score import score_letter
 from imr_llm.extract import extract_result
 
 CORPUS = ROOT / "evals" / "corpus"
 
 
 def _mechanism(summary: str) -> str | None:
-    return rules.patient(summary)["mechanism_of_injury"]
+    return rules.patient(summary).mechanism_of_injury
 
 
 @pytest.mark.parametrize(
@@ -67,7 +68,7 @@ def test_a_when_clause_about_something_else_is_no_mechanism(summary: str) -> Non
 
 
 def _diagnoses(sentence: str) -> list[str]:
-    return rules.patient(f"The patient is a 50 year old male. {sentence} He takes medication.")["diagnoses"]
+    return rules.patient(f"The patient is a 50 year old male. {sentence} He takes medication.").diagnoses
 
 
 @pytest.mark.parametrize(
@@ -144,18 +145,18 @@ def test_treatment_name_drops_counts_levels_regions_and_dates(
     request_: str, name: str, region: str | None, category: str
 ) -> None:
     read = rules.treatment(request_)
-    assert (read["name"], read["body_region"], read["category"]) == (name, region, category)
+    assert (read.name, read.body_region, read.category) == (name, region, category)
 
 
 def test_a_compound_names_its_ingredients_and_has_no_one_strength() -> None:
     read = rules.treatment("Topical compound (Ketoprofen 10%, Gabapentin 6%, Lidocaine 5%) 120gm")
-    assert read["generic_name"] == "ketoprofen/gabapentin/lidocaine"
-    assert (read["strength"], read["category"], read["name"]) == (None, "medication", "Topical compound")
+    assert read.generic_name == "ketoprofen/gabapentin/lidocaine"
+    assert (read.strength, read.category, read.name) == (None, "medication", "Topical compound")
 
 
 def test_a_single_drug_in_parentheses_is_no_compound() -> None:
     read = rules.treatment("Lidocaine patch (Lidoderm 5%) #30")
-    assert (read["generic_name"], read["strength"]) == ("lidocaine", "5%")
+    assert (read.generic_name, read.strength) == ("lidocaine", "5%")
 
 
 _LETTERS = load(CORPUS / "text", [GOLD, CORPUS / "gold"])

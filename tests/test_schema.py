@@ -48,7 +48,7 @@ def test_every_list_in_the_contract_is_bounded():
 
 
 def test_schema_names_its_version():
-    assert Determination.model_json_schema()["schema_version"] == "2"
+    assert Determination.model_json_schema()["schema_version"] == "3"
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,14 @@
 """The scorer, tested by construction: each defect lowers exactly the fields it should."""
 
+from types import SimpleNamespace
+
 import pytest
 
 from conftest import GOLD, gold
-from imr_llm.evals.score import FIELDS, align, score_letter, soft_set, summarise, text_similarity
+from imr_llm.compare import align
+from imr_llm.evals.score import FIELDS, score_letter, summarise
 from imr_llm.schema import Determination
+from imr_llm.similarity import soft_set, text_similarity
 
 NAME = "003_a7bb91b34d925d5b"  # 4 items
 
@@ -72,10 +76,11 @@ def test_items_align_by_request_not_by_order():
 
 
 def test_alignment_is_optimal_one_to_one():
-    pred = [{"request": "Fexmid 7.5mg #60 retrospective"}, {"request": "Prospective use of Fexmid 7.5mg #60"}]
+    pred = [SimpleNamespace(request="Fexmid 7.5mg #60 retrospective"),
+            SimpleNamespace(request="Prospective use of Fexmid 7.5mg #60")]  # fmt: skip
     gold_ = [
-        {"request": "Prospective use of Fexmid 7.5mg #60"},
-        {"request": "Retrospective use of Fexmid 7.5mg #60"},
+        SimpleNamespace(request="Prospective use of Fexmid 7.5mg #60"),
+        SimpleNamespace(request="Retrospective use of Fexmid 7.5mg #60"),
     ]
     assert sorted(align(pred, gold_)) == [(0, 1), (1, 0)]
 

@@ -2,6 +2,7 @@
 
 import logging
 
+from imr_llm import review  # noqa: F401  (gives records their notebook view)
 from imr_llm.batch import Outcome, aextract_many, extract_many
 from imr_llm.errors import (
     ConfigError,

@@ -19,8 +19,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pydantic_core import to_jsonable_python
+
 from imr_llm.batch import Outcome
+from imr_llm.fields import ITEMS
 from imr_llm.files import private_file, read_rows
+from imr_llm.paths import leaves
 from imr_llm.result import ExtractionResult
 from imr_llm.schema import Determination
 
@@ -30,18 +34,14 @@ if TYPE_CHECKING:
 LIST_SEPARATOR = "; "
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 """What makes a spreadsheet read a CSV cell as a formula (OWASP, CSV injection)."""
-SKIPPED = ("evidence",)
-"""Span-level provenance is for the review page, not for a table of counts."""
+SKIPPED = frozenset({"evidence", "items"})
+"""Span-level provenance is for the review page, not for a table of counts; items get rows of their own."""
 
 
-def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    row: dict[str, Any] = {}
-    for key, value in data.items():
-        if isinstance(value, dict):
-            row |= _flat(value, f"{prefix}{key}.")
-        else:
-            row[f"{prefix}{key}"] = value
-    return row
+def _flat(record: Any, skip: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """A record (or its JSON form, as a row holds it) as dotted columns, values in JSON form
+    (dates as ISO text, enums as values). A row's record is written as it is, not validated again."""
+    return {str(path): to_jsonable_python(value) for path, value in leaves(record, skip=skip)}
 
 
 def _as_row(result: Any) -> dict[str, Any]:
@@ -68,9 +68,8 @@ def item_rows(results: Iterable[Any]) -> list[dict[str, Any]]:
             continue
         letter = {"letter": row.get("id", str(n)), "sha256": row.get("sha256"),
                   "model": row.get("model"), "strategy": row.get("strategy")}  # fmt: skip
-        fields = {k: v for k, v in record.items() if k not in (*SKIPPED, "items")}
-        letter |= _flat(fields)
-        for i, item in enumerate(record["items"], start=1):
+        letter |= _flat(record, skip=SKIPPED)
+        for i, item in enumerate(ITEMS.get(record), start=1):
             rows.append(letter | {"item": i} | _flat(item))
     return rows
 

@@ -6,6 +6,9 @@ are coloured by decision; values the model gave, values not found in the letter,
 when a gold record is given — disagreements with gold are marked. Clicking a row shows its
 words in the letter; clicking highlighted words shows their row. A record with reasons in
 `needs_review` opens with them in a banner.
+
+This module also gives every `Determination` its notebook view (`_repr_html_`, the record table),
+so that `imr_llm.schema` imports nothing above itself; `import imr_llm` registers it.
 """
 
 from __future__ import annotations
@@ -13,11 +16,13 @@ from __future__ import annotations
 import html
 import itertools
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from imr_llm.evals.score import Difference, differences
+from pydantic_core import to_jsonable_python
+
+from imr_llm.compare import Difference, differences
+from imr_llm.paths import FieldPath, leaves
 from imr_llm.schema import NOT_LABELS, Determination, Evidence
 
 STYLE = """
@@ -55,18 +60,6 @@ document.querySelectorAll('mark[data-row]').forEach(m=>m.addEventListener('click
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
 
 
-def _leaves(data: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
-    """(path, value) for every field a person checks; lists of scalars stay one value."""
-    if isinstance(data, dict):
-        for key, value in data.items():
-            yield from _leaves(value, f"{prefix}.{key}" if prefix else key)
-    elif isinstance(data, list) and any(isinstance(v, dict) for v in data):
-        for i, value in enumerate(data):
-            yield from _leaves(value, f"{prefix}.{i}")
-    else:
-        yield prefix, data
-
-
 def _show(value: Any) -> str:
     if value is None or value == []:
         return "—"
@@ -79,21 +72,27 @@ def _spans(record: Determination, text: str) -> list[Evidence]:
     ]
 
 
+def _item_of(path: FieldPath, record: Determination) -> int | None:
+    """The index of the item a path lies in, or None for a letter-level path."""
+    keys = path.keys
+    if len(keys) > 1 and keys[0] == "items" and isinstance(keys[1], int) and keys[1] < len(record.items):
+        return keys[1]
+    return None
+
+
 def _decision_class(path: str, record: Determination) -> str:
-    parts = path.split(".")
-    if parts[0] == "items" and len(parts) > 1 and parts[1].isdigit() and int(parts[1]) < len(record.items):
-        return record.items[int(parts[1])].decision.value
-    return "letter"
+    item = _item_of(FieldPath.parse(path), record)
+    return record.items[item].decision.value if item is not None else "letter"
 
 
 def _fields(record: Determination) -> list[tuple[str, Any]]:
-    """The record's checkable fields as (path, value), in table order."""
-    return list(_leaves(record.model_dump(mode="json", exclude=set(NOT_LABELS))))
+    """The record's checkable fields as (path, value in JSON form), in table order."""
+    return [(str(path), to_jsonable_python(value)) for path, value in leaves(record, skip=NOT_LABELS)]
 
 
 def _row_for(path: str, fields: list[tuple[str, Any]]) -> str:
     """The table row a span belongs to: its own field's, or the first field under it."""
-    return "row-" + next((p for p, _ in fields if p == path or p.startswith(path + ".")), path)
+    return "row-" + next((p for p, _ in fields if FieldPath.parse(p).under(path)), path)
 
 
 def _letter_html(text: str, record: Determination, spans: list[Evidence], fields: list[tuple[str, Any]]) -> str:
@@ -129,29 +128,31 @@ def _table(
 ) -> str:
     spans = {e.path: n for n, e in enumerate(span_list)}
     sources = {e.path: e.source for e in record.evidence}
-    wrong = {d.path: d for d in differing}
+    wrong = {d.path: d for d in differing if d.path is not None}
     rows, current_item = [], None
     for path, value in fields:
-        parts = path.split(".")
-        if parts[0] == "items" and parts[1] != current_item:
-            current_item = parts[1]
-            item = record.items[int(current_item)]
-            rows.append(f'<tr class="item-head {item.decision.value}"><td colspan="2">Item {int(current_item) + 1}: '
+        where = FieldPath.parse(path)
+        item_index = _item_of(where, record)
+        if item_index is not None and item_index != current_item:
+            current_item = item_index
+            item = record.items[item_index]
+            rows.append(f'<tr class="item-head {item.decision.value}"><td colspan="2">Item {item_index + 1}: '
                         f"{html.escape(item.request)} — {item.decision.value.title()}</td></tr>")  # fmt: skip
-        owner = next((p for p in (path, ".".join(parts[:-1]), ".".join(parts[:-2])) if p in sources), None)
+        owners = (where, where.parent, where.parent.parent)
+        owner = next((str(p) for p in owners if str(p) in sources), None)
         badges = []
         if owner is not None:
             badges.append(f'<span class="badge {sources[owner]}">{sources[owner]}</span>')
-        if any(path == u or path.startswith(u + ".") or u.startswith(path + ".") for u in record.ungrounded):
+        if any(where.under(u) or FieldPath.parse(u).under(where) for u in record.ungrounded):
             badges.append('<span class="badge ungrounded">not in letter</span>')
         if path in wrong:
             badges.append(f'<span class="badge mismatch">gold: {html.escape(_show(wrong[path].expected))}</span>')
         mark = spans.get(path, spans.get(owner)) if owner else spans.get(path)
         link = f' data-mark="ev-{mark}"' if mark is not None else ""
-        css = _decision_class(path, record) if parts[0] == "items" else "letter"
+        css = _decision_class(path, record)
         rows.append(f'<tr id="row-{html.escape(path)}" class="{css}"{link}><td><code>{html.escape(path)}</code></td>'
                     f"<td>{html.escape(_show(value))}{''.join(badges)}</td></tr>")  # fmt: skip
-    missing = [d for d in wrong.values() if d.path.startswith("items.missing.")]
+    missing = [d for d in differing if d.path is None]
     rows += [
         f'<tr class="mismatch"><td>gold item missed</td><td>{html.escape(str(d.expected))}</td></tr>' for d in missing
     ]
@@ -197,3 +198,11 @@ def write(path: str | Path, text: str, record: Determination, **kwargs: Any) -> 
     path.write_text(render(text, record, **kwargs), encoding="utf-8")
     path.chmod(0o600)
     return path
+
+
+def _repr_html_(record: Determination) -> str:
+    """A table in notebooks: one row per field, its source and whether the letter holds it."""
+    return record_table(record)
+
+
+Determination._repr_html_ = _repr_html_  # type: ignore[attr-defined]

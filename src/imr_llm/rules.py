@@ -1,17 +1,26 @@
 """Fields read off the layout by rule, with no model: the `rules` strategy, and the yardstick
 the model's answers are checked against.
 
-Each function takes letter text (or a span of it) and returns values in the schema's terms;
-what a rule cannot find is None or empty, never a guess.
+Each public function takes letter text (or a span of it) and returns the schema's own objects
+(`Treatment`, `GuidelineCitation`, `Reviewer`, `Patient`, a whole `Determination`); what a rule
+cannot find is None or empty, never a guess. A value the letter writes impossibly ("Page(s): 0",
+age 125) is validated field by field (`imr_llm.salvage`): its field is left empty, and `record`
+lists it in `rejected`. The private `_…` readers give each part's values as written, the input
+that validation turns into those objects.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypeVar
 
-from imr_llm import normalize
+from pydantic import BaseModel
+
+from imr_llm import normalize, salvage
 from imr_llm.layout import Layout, Span
+from imr_llm.schema import Determination, GuidelineCitation, Header, Patient, Reviewer, Treatment
+
+M = TypeVar("M", bound=BaseModel)
 
 DATE = r"(?:\d{1,2}/\d{1,2}/\d{2,4}|[A-Z][a-z]{2,8}\.?\s+\d{1,2},?\s+\d{4})"
 """A date as letters write them: 6/7/12, 06/08/2000, August 4, 2011."""
@@ -58,7 +67,18 @@ def _topic(rest: str) -> str | None:
     return topic if re.search(r"[A-Za-z]", topic) else None
 
 
-def citation(line: Span | None) -> dict[str, Any] | None:
+def _valid(model: type[M], values: dict[str, Any]) -> M:
+    """`values` as `model`, a field whose value is impossible left empty (`salvage`)."""
+    return salvage.salvage(model, values)[0]
+
+
+def citation(line: Span | None) -> GuidelineCitation | None:
+    """A guideline line as a citation (see `_citation`); None when there is no line."""
+    values = _citation(line)
+    return None if values is None else _valid(GuidelineCitation, values)
+
+
+def _citation(line: Span | None) -> dict[str, Any] | None:
     """A guideline line -> mtus_based, sources, document (the first cited), topic, pages.
 
     A line that cites nothing of its own ("did not cite any evidence-based criteria", "found
@@ -176,7 +196,12 @@ def _compound(request: str) -> str | None:
     return "/".join(i.lower() for i in ingredients) if len(ingredients) > 1 else None
 
 
-def treatment(request: str) -> dict[str, Any]:
+def treatment(request: str) -> Treatment:
+    """The countable parts of an item heading, by rule (see `_treatment`)."""
+    return _valid(Treatment, _treatment(request))
+
+
+def _treatment(request: str) -> dict[str, Any]:
     """The countable parts of an item heading, by rule. A compound of several ingredients has no
     one strength."""
     timing = _TIMING.search(request)
@@ -300,7 +325,12 @@ def _is_state(text: str) -> bool:
         return False
 
 
-def reviewer(text: str) -> dict[str, Any]:
+def reviewer(text: str) -> Reviewer:
+    """The reviewer's credentials by rule (see `_reviewer`)."""
+    return _valid(Reviewer, _reviewer(text))
+
+
+def _reviewer(text: str) -> dict[str, Any]:
     """Credentials in prose ("Board Certified in …") or as lines ("Certification(s)/Specialty:")."""
     flat = " ".join(text.split())
     spec = re.search(r"Board Certified in (.+?)(?:, has a subspecialty| and is licensed|\.)", flat)
@@ -351,7 +381,13 @@ the sentence ("was injured on 1/2/2010 when she slipped …", "The injury occurr
 _SEX = {"male": "male", "man": "male", "gentleman": "male", "female": "female", "woman": "female", "lady": "female"}
 
 
-def patient(summary: str, header: dict[str, Span] | None = None) -> dict[str, Any]:
+def patient(summary: str, header: dict[str, Span] | None = None) -> Patient:
+    """The injured worker by rule, from the case summary (see `_patient`)."""
+    return _valid(Patient, _patient(summary, header))
+
+
+def _patient(summary: str, header: dict[str, Span] | None = None) -> dict[str, Any]:
+    """Age, sex, date and mechanism of injury and diagnoses, each as the summary writes it."""
     flat = " ".join(summary.split())
     age = re.search(r"(\d{1,3})[\s-]*(?:year|yr)s?[\s-]*old", flat, re.I)
     sex = re.search(r"\b(male|female|man|woman|gentleman|lady)\b", flat, re.I)  # pronouns alone: unknown
@@ -391,28 +427,51 @@ def ur_decision_date(summary: str, header: dict[str, Span] | None = None) -> str
     return None
 
 
-def record(layout: Layout) -> dict[str, Any]:
-    """A whole record by rule, as a dict for `Determination.model_validate`."""
+_CASE_NUMBER = re.compile(r"\bCase\s+(?:Number|No\.?)\s*:?\s*(?P<number>[A-Z]{1,3}\d{2}-\d{4,8})\b", re.I)
+"""The IMR case number wherever the letter states it: "Case Number: CM15-0104512", "IMR Case
+Number: CM13-0021874", a footer's "… for IMR Case Number CM14-0087654"."""
+_DECISION_DATE = re.compile(rf"(?:\bDecision\s+Date|\bDated)[ \t]*:[ \t]*(?P<date>{DATE})", re.I)
+"""The date the determination was issued: "Decision Date: 07/14/2015", a 2013 notice's "Dated:
+11/18/2013". Never "Date of UR Decision" or "UR Denial Date" (the UR decision's date)."""
+
+
+def header(text: str) -> Header:
+    """The letter's own header fields by rule (see `_header`)."""
+    return _valid(Header, _header(text))
+
+
+def _header(text: str) -> dict[str, Any]:
+    """Case number and decision date, from anywhere in the letter (headers repeat on every page)."""
+    number, issued = _CASE_NUMBER.search(text), _DECISION_DATE.search(text)
+    return {
+        "case_number": number["number"].upper() if number else None,
+        "decision_date": issued["date"] if issued else None,
+    }
+
+
+def record(layout: Layout) -> Determination:
+    """A whole record by rule; impossible values are left empty and listed in `rejected`."""
     text = layout.text
     credentials = layout.sections.get("credentials")
     summary = layout.sections.get("summary")
     summary_text = text[summary.start : summary.end] if summary else ""
-    return {
-        "reviewer": reviewer(text[credentials.start : credentials.end] if credentials else ""),
-        "patient": patient(summary_text, layout.header),
+    return salvage.determination({
+        "reviewer": _reviewer(text[credentials.start : credentials.end] if credentials else ""),
+        "patient": _patient(summary_text, layout.header),
         "ur_decision_date": ur_decision_date(summary_text, layout.header),
+        **_header(text),
         "items": [
             {
                 "request": item.request.value,
                 "decision": item.verdict,
-                "treatment": treatment(item.request.value),
-                "claims_administrator_guideline": citation(item.claims_administrator_guideline) or _no_citation(),
-                "reviewer_guideline": citation(item.reviewer_guideline) or _no_citation(),
+                "treatment": _treatment(item.request.value),
+                "claims_administrator_guideline": _citation(item.claims_administrator_guideline) or _no_citation(),
+                "reviewer_guideline": _citation(item.reviewer_guideline) or _no_citation(),
                 "rationale": item.rationale.value if item.rationale else "",
             }
             for item in layout.items
         ],
-    }
+    })  # fmt: skip
 
 
 def _no_citation() -> dict[str, Any]:

@@ -7,7 +7,8 @@ ranges, quantities, states) the field accepts the text as written and a validato
 `normalize` computes the canonical value, so the model copies and Python does arithmetic.
 Every field is required (nullable where a letter may lack it): llama.cpp's grammar lets a
 model skip optional keys, and small models then skip what they should have filled.
-`Determination.model_json_schema()` is the contract; records round-trip through JSON.
+`Determination.model_json_schema()` is the contract; records round-trip through JSON. This module
+imports nothing of the pipeline above it: `imr_llm.review` gives records their notebook view.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 
 from imr_llm import normalize
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 NOT_LABELS = frozenset({"evidence", "ungrounded", "rejected", "needs_review"})
 """Fields that describe how a record was made, not what the letter says: never in gold, never scored."""
 
@@ -168,11 +169,13 @@ class Treatment(BaseModel):
 
     @model_validator(mode="after")
     def _fill_generic(self) -> Treatment:
-        """Small models skip or mis-spell generics; the brand table is more reliable."""
+        """Small models skip or mis-spell generics; the brand table is more reliable. A combination
+        already named by its ingredients ("ketoprofen/gabapentin/lidocaine") is kept whole: the table
+        would shorten it to the one ingredient it knows."""
         known = normalize.generic_name(self.name)
         if self.category is Category.MEDICATION and known:
             self.generic_name = known
-        elif self.generic_name:
+        elif self.generic_name and "/" not in self.generic_name:
             self.generic_name = normalize.generic_name(self.generic_name) or self.generic_name
         return self
 
@@ -254,7 +257,20 @@ class Evidence(BaseModel):
     end: int | None = Field(None, description="End offset: letter[start:end] holds the value.")
 
 
-class Determination(DeterminationFields):
+class Header(BaseModel):
+    """What the letter's header states of the letter itself: read by rule (`imr_llm.rules.header`),
+    never asked of a model, so no model's tool schema holds it. Defaults, so gold records labelled
+    before these fields existed still load."""
+
+    case_number: MaybeText = Field(
+        None, description='The IMR case number as written, e.g. "CM13-0021874"; the key to join and dedupe on.'
+    )
+    decision_date: LetterDate = Field(
+        None, description='Date the determination was issued ("Decision Date:", a 2013 notice\'s "Dated:").'
+    )
+
+
+class Determination(DeterminationFields, Header):
     """One IMR final determination letter as a record, with the evidence for its values."""
 
     model_config = ConfigDict(title="Determination", json_schema_extra={"schema_version": SCHEMA_VERSION})
@@ -279,9 +295,3 @@ class Determination(DeterminationFields):
         description="Why a person should check this record (the letter's layout was inconsistent, a value was "
         "rejected …); empty for a record nothing casts doubt on. Filter on it before counting.",
     )
-
-    def _repr_html_(self) -> str:
-        """A table in notebooks: one row per field, its source and whether the letter holds it."""
-        from imr_llm.review import record_table
-
-        return record_table(self)

@@ -18,17 +18,22 @@ record read off (or checked against) a layout that does not add up lists why in 
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date
+from enum import Enum
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel
 from rapidfuzz import fuzz
 
-from imr_llm import consistency, normalize, rules, salvage
+from imr_llm import consistency, fields, normalize, rules, salvage
 from imr_llm.errors import ExtractionError
-from imr_llm.layout import Layout, Span
-from imr_llm.schema import Determination, DeterminationFields, Evidence, LetterFacts, Treatment
+from imr_llm.fields import GUIDELINE_LINES, ITEMS, Field
+from imr_llm.layout import ItemLayout, Layout, Span
+from imr_llm.paths import FieldPath
+from imr_llm.schema import Determination, DeterminationFields, Evidence, Item, LetterFacts, Treatment
 
 if TYPE_CHECKING:
     from imr_llm.extract import Job
@@ -55,6 +60,8 @@ def grounded(value: Any, block: str) -> bool:
         return True
     if isinstance(value, list):
         return all(grounded(v, block) for v in value)
+    if isinstance(value, Enum):
+        value = value.value
     if isinstance(value, bool | int):
         return str(value) in block
     if isinstance(value, date):
@@ -70,66 +77,71 @@ def _safe_date(text: str) -> Any:
         return None
 
 
-def _derivable(item: dict[str, Any], found: Any) -> list[str]:
+def _derivable(item: Item, found: ItemLayout | None) -> list[str]:
     """Normalised item values that cannot be read off their span (heading or guideline line)."""
     bad = []
-    treatment, request = item["treatment"], item["request"]
-    if treatment["quantity"] is not None and not re.search(rf"\b{treatment['quantity']}\b", request):
+    treatment, request = item.treatment, item.request
+    if treatment.quantity is not None and not re.search(rf"\b{treatment.quantity}\b", request):
         bad.append("treatment.quantity")
     heading_strength = (normalize.strength(request) or "").replace(" ", "")
-    if treatment["strength"] and treatment["strength"].replace(" ", "") not in heading_strength:
+    if treatment.strength and treatment.strength.replace(" ", "") not in heading_strength:
         bad.append("treatment.strength")
-    for name in ("claims_administrator_guideline", "reviewer_guideline"):
+    for name in GUIDELINE_LINES:
         line = getattr(found, name) if found is not None else None
-        if line is not None and item[name]["pages"] != (rules.citation(line) or {}).get("pages"):
+        read = rules.citation(line)
+        if read is not None and getattr(item, name).pages != read.pages:
             bad.append(f"{name}.pages")
     return bad
 
 
 def _evidence(
-    record: Determination, layout: Layout, spans: dict[str, Span], model_paths: list[str] | None
+    record: Determination, layout: Layout, spans: dict[str, Span], model_paths: list[FieldPath] | None
 ) -> Determination:
-    """Attach a source and span to each verbatim field and to each model-filled one (`model_paths`;
-    None: the model gave everything), and list what cannot be found in or derived from the letter."""
+    """Attach a source and span to each quoted field (`fields`, origin "quote") and to each
+    model-filled one (`model_paths`; None: the model gave everything), and list what cannot be
+    found in or derived from the letter."""
     text = layout.text
     evidence: list[Evidence] = []
     ungrounded: list[str] = []
-    data = record.model_dump()
 
-    def source(path: str) -> str:
-        by_model = path not in spans if model_paths is None else any(path.startswith(p) for p in model_paths)
+    def source(path: FieldPath) -> str:
+        by_model = str(path) not in spans if model_paths is None else any(path.under(p) for p in model_paths)
         return "model" if by_model else "layout"
 
-    def note(path: str, value: str | None, where: Span | None = None) -> None:
+    def note(path: FieldPath, value: Any, where: Span | None = None) -> None:
+        if isinstance(value, list):
+            for j, entry in enumerate(value):
+                note(path / j, entry)
+            return
         if not value:
             return
-        where = where or spans.get(path) or find(text, value)
+        where = where or spans.get(str(path)) or find(text, value)
         if where is None:
-            ungrounded.append(path)
-        evidence.append(Evidence(path=path, source=source(path), start=where and where.start, end=where and where.end))
+            ungrounded.append(str(path))
+        evidence.append(
+            Evidence(path=str(path), source=source(path), start=where and where.start, end=where and where.end)
+        )
 
-    aligned = len(layout.items) == len(data["items"])
-    for i, item in enumerate(data["items"]):
+    aligned = len(layout.items) == len(record.items)
+    for i, item in enumerate(record.items):
         found = layout.items[i] if aligned else None
-        note(f"items.{i}.request", item["request"])
-        note(f"items.{i}.rationale", item["rationale"])
-        for name in ("claims_administrator_guideline", "reviewer_guideline"):
+        for f in fields.ITEM:
+            if f.origin == "quote":
+                note(ITEMS / i / f.path, f.path.get(item))
+        for name in GUIDELINE_LINES:
             line = getattr(found, name) if found is not None else None
             if line is not None:
-                note(f"items.{i}.{name}", line.value, line)
-        ungrounded += [f"items.{i}.{path}" for path in _derivable(item, found)]
-    note("patient.mechanism_of_injury", data["patient"]["mechanism_of_injury"])
-    for j, diagnosis in enumerate(data["patient"]["diagnoses"]):
-        note(f"patient.diagnoses.{j}", diagnosis)
-    patient_dates = [
-        ("patient.date_of_injury", record.patient.date_of_injury),
-        ("ur_decision_date", record.ur_decision_date),
-    ]
-    ungrounded += [path for path, day in patient_dates if not grounded(day, text)]
-    noted = {e.path for e in evidence}
+                note(ITEMS / i / name, line.value, line)
+        ungrounded += [str(ITEMS / i / path) for path in _derivable(item, found)]
+    for f in fields.LETTER:
+        if f.origin == "quote":
+            note(f.path, f.path.get(record))
+        elif f.origin == "date" and not grounded(f.path.get(record), text):
+            ungrounded.append(str(f.path))
+    noted = [FieldPath.parse(e.path) for e in evidence]
     for path in model_paths or []:
-        if not any(p.startswith(path) for p in noted):
-            evidence.append(Evidence(path=path, source="model"))
+        if not any(p.under(path) for p in noted):
+            evidence.append(Evidence(path=str(path), source="model"))
     ungrounded = [path for path in ungrounded if path not in record.rejected]  # rejected: empty, not ungrounded
     return record.model_copy(update={"evidence": evidence, "ungrounded": ungrounded})
 
@@ -140,9 +152,9 @@ def _evidence(
 def _layout_spans(layout: Layout) -> dict[str, Span]:
     spans: dict[str, Span] = {}
     for i, item in enumerate(layout.items):
-        spans[f"items.{i}.request"] = item.request
+        spans[str(ITEMS / i / "request")] = item.request
         if item.rationale:
-            spans[f"items.{i}.rationale"] = item.rationale
+            spans[str(ITEMS / i / "rationale")] = item.rationale
     return spans
 
 
@@ -156,12 +168,16 @@ def _no_items(job: Job) -> ExtractionError:
     )
 
 
-def _record(job: Job, data: dict[str, Any]) -> Determination:
-    """`data` as a record: a value that fails validation is rejected (`salvage`), not the letter."""
+def _unrepresentable(job: Job, exc: salvage.UnrepresentableError) -> ExtractionError:
+    return ExtractionError(str(exc), kind="validation", attempts=job.calls, usage=job.usage)
+
+
+def _rule_record(job: Job) -> Determination:
+    """The layout's record by rule: a value that fails validation is rejected (`salvage`), not the letter."""
     try:
-        return salvage.determination(data)
+        return rules.record(job.layout)
     except salvage.UnrepresentableError as exc:
-        raise ExtractionError(str(exc), kind="validation", attempts=job.calls, usage=job.usage) from None
+        raise _unrepresentable(job, exc) from None
 
 
 def _flag(record: Determination, reasons: list[str]) -> Determination:
@@ -172,7 +188,7 @@ def _flag(record: Determination, reasons: list[str]) -> Determination:
 def rules_only(job: Job) -> Determination:
     if not job.layout.items:
         raise _no_items(job)
-    record = _record(job, rules.record(job.layout))
+    record = _rule_record(job)
     return _flag(_evidence(record, job.layout, _layout_spans(job.layout), []), consistency.reasons(job.layout))
 
 
@@ -189,12 +205,17 @@ def disagreements(answer: DeterminationFields, layout: Layout) -> list[str]:
             problems.append(
                 f'item {n} "{found.request.value}" is {found.verdict.title()} in the letter, not {item.decision.value}'
             )
-        pages = (rules.citation(found.reviewer_guideline) or {}).get("pages", [])
-        if pages and item.reviewer_guideline.pages != pages:
+        read = rules.citation(found.reviewer_guideline)
+        if read is not None and read.pages and item.reviewer_guideline.pages != read.pages:
             problems.append(
-                f"item {n}: the MAXIMUS guideline line cites pages {pages}, not {item.reviewer_guideline.pages}"
+                f"item {n}: the MAXIMUS guideline line cites pages {read.pages}, not {item.reviewer_guideline.pages}"
             )
     return problems
+
+
+def _with_header(job: Job, answer: DeterminationFields) -> Determination:
+    """A model's answer as a record, with the header fields no model is asked for read by rule."""
+    return Determination(**dict(answer), **dict(rules.header(job.text)))
 
 
 def whole(job: Job) -> Determination:
@@ -215,85 +236,73 @@ def whole(job: Job) -> Determination:
         ]
         answer = job.ask(DeterminationFields, messages)
     spans: dict[str, Span] = {}
-    data = answer.model_dump(mode="json")
     if not doubts and disagreements(answer, job.layout):  # still wrong: the letter's structure wins
-        fixed = rules.record(job.layout)
-        if len(answer.items) == len(job.layout.items):
-            for item, rule_item in zip(data["items"], fixed["items"], strict=True):
-                item["decision"] = rule_item["decision"]
-                item["reviewer_guideline"]["pages"] = rule_item["reviewer_guideline"]["pages"]
+        read = _rule_record(job)
+        if len(answer.items) == len(read.items):
+            for item, rule_item in zip(answer.items, read.items, strict=True):
+                item.decision = rule_item.decision
+                item.reviewer_guideline.pages = rule_item.reviewer_guideline.pages
         else:
-            data["items"] = fixed["items"]
+            answer.items = read.items
             spans = _layout_spans(job.layout)
-    return _flag(_evidence(_record(job, data), job.layout, spans, None), doubts)
+    return _flag(_evidence(_with_header(job, answer), job.layout, spans, None), doubts)
 
 
-def _get(data: Any, keys: list[str]) -> Any:
-    for key in keys:
-        data = data[key]
-    return data
-
-
-def _gaps(data: dict[str, Any], wanted: dict[str, str], block: str) -> list[str]:
-    """Paths the rules left empty although `block` mentions them (no mention: nothing to ask)."""
+def _gaps(target: BaseModel, table: Iterable[Field], block: str) -> list[Field]:
+    """Fields the rules left empty although `block` mentions them (no mention: nothing to ask)."""
     return [
-        p
-        for p, cue in wanted.items()
-        if _get(data, p.split(".")) in (None, [], "other") and re.search(cue, block, re.I)
+        f
+        for f in table
+        if f.cue is not None and f.path.get(target) in (None, [], "other") and re.search(f.cue, block, re.I)
     ]
 
 
-# Field -> a cue that the block states it: what the model may be asked to fill.
-LETTER_GAPS = {
-    "reviewer.specialties": r"certif|specialt",
-    "reviewer.licensed_states": r"licens",
-    "patient.age": r"year|age",
-    "patient.sex": r"\b(?:fe)?male\b|\bman\b|\bwoman\b",
-    "patient.date_of_injury": r"injur",
-    "patient.mechanism_of_injury": r"mechanism of injury(?!\s+(?:was|is)\s+(?:not\s+documented|unknown))"
-    r"|injured (?:while|when)|injury occurred",
-    "patient.diagnoses": r"diagnos",
-}
-TREATMENT_GAPS = {"category": r".", "name": r"."}
-
-
-def _fill(data: dict[str, Any], answer: dict[str, Any], paths: list[str], block: str) -> list[str]:
-    """Copy the model's value into each gap path where it is grounded in `block`; returns those paths."""
+def _fill(target: BaseModel, answer: BaseModel, gaps: list[Field], block: str) -> list[FieldPath]:
+    """Copy the model's value into each gap where it is grounded in `block`; returns their paths."""
     filled = []
-    for path in paths:
-        keys = path.split(".")
-        value = _get(answer, keys)
+    for f in gaps:
+        value = f.path.get(answer)
         if isinstance(value, list):
             value = [v for v in value if grounded(v, block)]
-        elif not grounded(value, block) and keys[-1] != "category":  # a category is a choice, not a quote
+        elif f.origin != "choice" and not grounded(value, block):  # a choice is not a quote
             continue
         if value in (None, []):
             continue
-        _get(data, keys[:-1])[keys[-1]] = value
-        filled.append(path)
+        f.path.set(target, value)
+        filled.append(f.path)
     return filled
+
+
+TREATMENT = FieldPath.parse("treatment")
+TREATMENT_GAPS = [
+    dataclasses.replace(f, path=FieldPath(f.path.keys[1:])) for f in fields.ITEM if f.path.under(TREATMENT)
+]
+"""The item fields a model may fill, which all belong to the treatment, as paths within it: one
+`Treatment` question per item heading answers them."""
 
 
 def per_item(job: Job) -> Determination:
     if consistency.reasons(job.layout):  # no items, or a layout that does not add up: the model reads it all
         return whole(job)
     layout, text = job.layout, job.text
-    data = rules.record(layout)
-    filled: list[str] = []
+    record = _rule_record(job)
+    filled: list[FieldPath] = []
     parts = [layout.sections.get(k) for k in ("credentials", "summary")]
     block = "\n\n".join(text[p.start : p.end] for p in parts if p) or text
-    letter_gaps = _gaps(data, LETTER_GAPS, block)
+    letter_gaps = _gaps(record, fields.LETTER, block)
     if letter_gaps:
         facts = job.ask(LetterFacts, job.prompt.messages(block, part="letter"))
-        filled += _fill(data, facts.model_dump(), letter_gaps, block)
-    for i, (item, found) in enumerate(zip(data["items"], layout.items, strict=True)):
-        gaps = _gaps(item["treatment"], TREATMENT_GAPS, found.heading.value)
+        filled += _fill(record, facts, letter_gaps, block)
+    for i, (item, found) in enumerate(zip(record.items, layout.items, strict=True)):
+        gaps = _gaps(item.treatment, TREATMENT_GAPS, found.heading.value)
         if gaps:
             block = text[found.heading.start : found.end]
-            treatment = job.ask(Treatment, job.prompt.messages(block, part="item"))
-            answer = treatment.model_dump(mode="json")
-            filled += [f"items.{i}.treatment.{p}" for p in _fill(item["treatment"], answer, gaps, found.heading.value)]
-    return _evidence(_record(job, data), layout, _layout_spans(layout), filled)
+            answer = job.ask(Treatment, job.prompt.messages(block, part="item"))
+            paths = _fill(item.treatment, answer, gaps, found.heading.value)
+            if paths:  # validated again, so the generic name follows a filled-in name or category
+                item.treatment = Treatment.model_validate(dict(item.treatment))
+            filled += [ITEMS / i / TREATMENT / p for p in paths]
+    return _evidence(record, layout, _layout_spans(layout), filled)
 
 
 STRATEGIES: dict[str, Callable[[Job], Determination]] = {

@@ -1,131 +1,22 @@
 """Score extracted records against gold records, field by field. Pure functions, no I/O.
 
-How each kind of field is compared (a score in [0, 1] per field instance):
-- `exact`: enums, numbers, dates, booleans — equal or not; null vs null is a match.
-- `set`: pages, states, sources, specialties — equal as sets (names normalised), or not.
-- `name`: names and short phrases — equal after lower-casing and dropping punctuation and
-  extra spaces, so "Flexeril 5mg" == "flexeril 5 mg"; generic names are already canonical.
-- `text`: rationale and mechanism — normalised Indel similarity (rapidfuzz `ratio` / 100)
-  of the lower-cased, whitespace-collapsed texts: 1.0 identical, ~0.5 half the characters.
-- `soft_set`: diagnoses — F1 of a one-to-one matching where two phrases match when their
-  `text` similarity is at least 0.85.
-
-Items are aligned to gold by an optimal one-to-one assignment (Hungarian method) on request
-similarity (rapidfuzz `token_sort_ratio`, so word order does not matter); pairs under
-`MATCH_THRESHOLD` are not matched. An unmatched gold item scores 0 on every item field (and
-counts against recall and decision accuracy); an unmatched predicted item counts against item
-precision only.
+Which fields are scored, and how, is the field table's (`imr_llm.fields`, comparators in
+`imr_llm.similarity`); items are aligned to gold and compared by `imr_llm.compare`. An unmatched
+gold item scores 0 on every item field (and counts against recall and decision accuracy); an
+unmatched predicted item counts against item precision only.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
-from rapidfuzz import fuzz
-from scipy.optimize import linear_sum_assignment
 
+from imr_llm import fields
+from imr_llm.compare import Compared, compare
 from imr_llm.schema import Determination
 
-MATCH_THRESHOLD = 0.5
-DIAGNOSIS_MATCH = 0.85
-
-
-def _norm(value: Any) -> str:
-    text = str(value).lower()
-    text = re.sub(r"(\d)\s+(?=[a-z%])", r"\1", text)  # "5 mg" == "5mg"
-    return " ".join(re.sub(r"[^\w/%.]+", " ", text).split()).strip(" .")
-
-
-def text_similarity(a: str | None, b: str | None) -> float:
-    if a is None or b is None:
-        return float(a is None and b is None)
-    return fuzz.ratio(" ".join(a.lower().split()), " ".join(b.lower().split())) / 100
-
-
-def exact(pred: Any, gold: Any) -> float:
-    return float(pred == gold)
-
-
-def name(pred: Any, gold: Any) -> float:
-    if pred is None or gold is None:
-        return float(pred is None and gold is None)
-    return float(_norm(pred) == _norm(gold))
-
-
-def as_set(pred: Iterable[Any], gold: Iterable[Any]) -> float:
-    return float({_norm(p) for p in pred} == {_norm(g) for g in gold})
-
-
-def soft_set(pred: list[str], gold: list[str]) -> float:
-    if not pred and not gold:
-        return 1.0
-    if not pred or not gold:
-        return 0.0
-    sim = np.array([[text_similarity(p, g) for g in gold] for p in pred])
-    rows, cols = linear_sum_assignment(-sim)
-    hits = sum(sim[r, c] >= DIAGNOSIS_MATCH for r, c in zip(rows, cols, strict=True))
-    precision, recall = hits / len(pred), hits / len(gold)
-    return 0.0 if hits == 0 else 2 * precision * recall / (precision + recall)
-
-
-Comparator = Callable[[Any, Any], float]
-
-LETTER_FIELDS: dict[str, Comparator] = {
-    "reviewer.specialties": as_set,
-    "reviewer.subspecialties": as_set,
-    "reviewer.licensed_states": as_set,
-    "patient.age": exact,
-    "patient.sex": exact,
-    "patient.date_of_injury": exact,
-    "patient.mechanism_of_injury": text_similarity,
-    "patient.diagnoses": soft_set,
-    "ur_decision_date": exact,
-}
-_CITATION: dict[str, Comparator] = {
-    "mtus_based": exact,
-    "sources": as_set,
-    "document": name,
-    "topic": name,
-    "pages": as_set,
-}
-ITEM_FIELDS: dict[str, Comparator] = {
-    "request": name,
-    "decision": exact,
-    "treatment.category": exact,
-    "treatment.name": name,
-    "treatment.generic_name": name,
-    "treatment.strength": name,
-    "treatment.quantity": exact,
-    "treatment.refills": exact,
-    "treatment.visits": exact,
-    "treatment.body_region": name,
-    "treatment.timing": exact,
-    **{f"claims_administrator_guideline.{k}": v for k, v in _CITATION.items()},
-    **{f"reviewer_guideline.{k}": v for k, v in _CITATION.items()},
-    "rationale": text_similarity,
-}
-FIELDS = [*LETTER_FIELDS, *(f"items.{k}" for k in ITEM_FIELDS)]
-
-
-def _get(record: dict[str, Any], path: str) -> Any:
-    for key in path.split("."):
-        record = record[key] if record is not None else None
-    return record
-
-
-def align(pred: list[dict[str, Any]], gold: list[dict[str, Any]]) -> list[tuple[int, int]]:
-    """Optimal one-to-one (pred, gold) index pairs by request similarity, above the threshold."""
-    if not pred or not gold:
-        return []
-    sim = np.array(
-        [[fuzz.token_sort_ratio(_norm(p["request"]), _norm(g["request"])) / 100 for g in gold] for p in pred]
-    )
-    rows, cols = linear_sum_assignment(-sim)
-    return [(int(r), int(c)) for r, c in zip(rows, cols, strict=True) if sim[r, c] >= MATCH_THRESHOLD]
+FIELDS = fields.all_paths()
 
 
 @dataclass
@@ -148,53 +39,14 @@ class LetterScore:
 
 def score_letter(name_: str, pred: Determination | None, gold: Determination, error: str | None = None) -> LetterScore:
     """Score one prediction (None when extraction failed: every field a miss)."""
-    g = gold.model_dump(mode="json")
-    p = pred.model_dump(mode="json") if pred is not None else None
-    result = LetterScore(name=name_, gold_items=len(g["items"]), error=error)
-    for path, compare in LETTER_FIELDS.items():
-        result.fields[path] = [compare(_get(p, path), _get(g, path)) if p else 0.0]
-    pairs = align(p["items"], g["items"]) if p else []
-    matched = {gi: pi for pi, gi in pairs}
-    result.pred_items = len(p["items"]) if p else 0
-    result.matched_items = len(pairs)
-    for path, compare in ITEM_FIELDS.items():
-        result.fields[f"items.{path}"] = [
-            compare(_get(p["items"][matched[gi]], path), _get(item, path)) if gi in matched else 0.0
-            for gi, item in enumerate(g["items"])
-        ]
-    result.correct_decisions = int(sum(result.fields["items.decision"]))
+    result = LetterScore(name=name_, gold_items=len(gold.items), error=error)
+    compared: list[Compared] = list(compare(pred, gold))
+    for c in compared:
+        result.fields.setdefault(c.field, []).append(c.score)
+    result.pred_items = len(pred.items) if pred is not None else 0
+    result.matched_items = len({c.gold_item for c in compared if c.gold_item is not None and c.path is not None})
+    result.correct_decisions = int(sum(result.fields.get("items.decision", [])))
     return result
-
-
-@dataclass(frozen=True)
-class Difference:
-    """One field where a record and its gold label disagree (`score` below 1)."""
-
-    path: str
-    predicted: Any
-    expected: Any
-    score: float
-
-
-def differences(pred: Determination, gold: Determination) -> list[Difference]:
-    """Fields that disagree with gold, by the record's own paths (`items.<its index>.…`); a gold
-    item with no aligned prediction is reported as `items.missing.<gold index>`."""
-    g, p = gold.model_dump(mode="json"), pred.model_dump(mode="json")
-    found = [
-        Difference(path, _get(p, path), _get(g, path), score)
-        for path, compare in LETTER_FIELDS.items()
-        if (score := compare(_get(p, path), _get(g, path))) < 1
-    ]
-    matched = {gi: pi for pi, gi in align(p["items"], g["items"])}
-    for gi, item in enumerate(g["items"]):
-        if gi not in matched:
-            found.append(Difference(f"items.missing.{gi}", None, item["request"], 0.0))
-            continue
-        predicted = p["items"][matched[gi]]
-        for path, compare in ITEM_FIELDS.items():
-            if (score := compare(_get(predicted, path), _get(item, path))) < 1:
-                found.append(Difference(f"items.{matched[gi]}.{path}", _get(predicted, path), _get(item, path), score))
-    return found
 
 
 @dataclass(frozen=True)
