@@ -4,7 +4,7 @@ That is the shape analysts count with (overturn rate by treatment, pages cited p
 guideline). Nested fields become dotted columns (`treatment.generic_name`,
 `reviewer_guideline.pages`); lists stay lists in a DataFrame and Parquet, and are joined
 with "; " in CSV, where a cell holds text only. A JSONL file gives the last row of each letter
-(`imr_llm.files.read_rows`), so a letter redone after it changed is counted once, as it is now.
+(`imr_llm.rows.read_rows`), so a letter redone after it changed is counted once, as it is now.
 
 Files are created readable by their owner only (they hold ages, diagnoses, rationales). In
 CSV alone, a text cell a spreadsheet would run as a formula (starting = + - @ tab or CR, e.g.
@@ -19,9 +19,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from imr_llm.batch import Outcome
-from imr_llm.files import private_file, read_rows
+from imr_llm.files import private_file
 from imr_llm.result import ExtractionResult
+from imr_llm.rows import Outcome, Row, read_rows
 from imr_llm.schema import Determination
 
 if TYPE_CHECKING:
@@ -44,17 +44,18 @@ def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return row
 
 
-def _as_row(result: Any) -> dict[str, Any]:
-    """A batch row (`{"id", "ok", "determination", …}`) from any form a record comes in."""
+def _as_row(result: Any) -> Row:
+    """A batch row from any form a record comes in (rows from memory may have no id: `""`)."""
+    if isinstance(result, Row):
+        return result
     if isinstance(result, Outcome):
         return result.row()
     if isinstance(result, ExtractionResult):
-        return {"ok": True, "model": result.model, "strategy": result.strategy,
-                "determination": result.determination.model_dump(mode="json")}  # fmt: skip
+        return Row(id="", ok=True, model=result.model, strategy=result.strategy, determination=result.determination)
     if isinstance(result, Determination):
-        return {"ok": True, "determination": result.model_dump(mode="json")}
+        return Row(id="", ok=True, determination=result)
     if isinstance(result, dict):
-        return result if "determination" in result or "error" in result else {"ok": True, "determination": result}
+        return Row.of_data(result)
     raise TypeError(f"cannot export a {type(result).__name__}; pass results, records or batch rows")
 
 
@@ -63,11 +64,10 @@ def item_rows(results: Iterable[Any]) -> list[dict[str, Any]]:
     rows = []
     for n, result in enumerate(results):
         row = _as_row(result)
-        record = row.get("determination")
-        if not row.get("ok", True) or record is None:
+        if not row.ok or row.determination is None:
             continue
-        letter = {"letter": row.get("id", str(n)), "sha256": row.get("sha256"),
-                  "model": row.get("model"), "strategy": row.get("strategy")}  # fmt: skip
+        record = row.determination.model_dump(mode="json")
+        letter = {"letter": row.id or str(n), "sha256": row.sha256, "model": row.model, "strategy": row.strategy}
         fields = {k: v for k, v in record.items() if k not in (*SKIPPED, "items")}
         letter |= _flat(fields)
         for i, item in enumerate(record["items"], start=1):

@@ -31,7 +31,7 @@ from imr_llm.layout import Layout, Span
 from imr_llm.schema import Determination, DeterminationFields, Evidence, LetterFacts, Treatment
 
 if TYPE_CHECKING:
-    from imr_llm.extract import Job
+    from imr_llm.job import Job
 
 GROUNDED = 90
 """rapidfuzz partial_ratio at or above which a model's phrase counts as found in its block."""
