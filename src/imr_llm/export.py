@@ -44,18 +44,20 @@ def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return row
 
 
-def _as_row(result: Any) -> Row:
-    """A batch row from any form a record comes in (rows from memory may have no id: `""`)."""
-    if isinstance(result, Row):
-        return result
-    if isinstance(result, Outcome):
-        return result.row()
-    if isinstance(result, ExtractionResult):
-        return Row(id="", ok=True, model=result.model, strategy=result.strategy, determination=result.determination)
-    if isinstance(result, Determination):
-        return Row(id="", ok=True, determination=result)
+def _as_row(result: Any) -> tuple[Row, Any]:
+    """A batch row from any form a record comes in (rows from memory may have no id: `""`), and its
+    record as JSON data (plain data as given)."""
     if isinstance(result, dict):
         return Row.of_data(result)
+    if isinstance(result, Outcome):
+        result = result.row()
+    elif isinstance(result, ExtractionResult):
+        result = Row(id="", ok=True, model=result.model, strategy=result.strategy, determination=result.determination)
+    elif isinstance(result, Determination):
+        result = Row(id="", ok=True, determination=result)
+    if isinstance(result, Row):
+        record = result.determination
+        return result, None if record is None else record.model_dump(mode="json")
     raise TypeError(f"cannot export a {type(result).__name__}; pass results, records or batch rows")
 
 
@@ -63,10 +65,9 @@ def item_rows(results: Iterable[Any]) -> list[dict[str, Any]]:
     """One flat row per item of every successful record (failed letters have no items)."""
     rows = []
     for n, result in enumerate(results):
-        row = _as_row(result)
-        if not row.ok or row.determination is None:
+        row, record = _as_row(result)
+        if not row.ok or record is None:
             continue
-        record = row.determination.model_dump(mode="json")
         letter = {"letter": row.id or str(n), "sha256": row.sha256, "model": row.model, "strategy": row.strategy}
         fields = {k: v for k, v in record.items() if k not in (*SKIPPED, "items")}
         letter |= _flat(fields)

@@ -184,22 +184,10 @@ def one_extractor(extractor: Extractor | None, settings: dict[str, Any]) -> Extr
     return extractor or Extractor.resolve(**settings)
 
 
-def extract_result(
-    text: str | bytes | os.PathLike[str],
-    *,
-    model: str | None = None,
-    base_url: str | None = None,
-    api_key: str | None = None,
-    mode: str | None = None,
-    prompt: Prompt | str | Path | None = None,
-    strategy: str = DEFAULT_STRATEGY,
-    cache: bool | str | Path | RecordCache = True,
-    options: Options | None = None,
-) -> ExtractionResult:
-    """Extract one letter and report what it cost. See `extract` for the arguments."""
-    extractor = Extractor.resolve(model=model, base_url=base_url, api_key=api_key, mode=mode, prompt=prompt,
-                                  strategy=strategy, cache=cache, options=options)  # fmt: skip
-    return extractor.run(text)
+def extract_result(text: str | bytes | os.PathLike[str], **settings: Any) -> ExtractionResult:
+    """Extract one letter and report what it cost. `settings` are `Extractor.resolve`'s keywords
+    (model, base_url, api_key, mode, prompt, strategy, cache, options); see `extract`."""
+    return Extractor.resolve(**settings).run(text)
 
 
 async def aextract_result(text: str | bytes | os.PathLike[str], **kwargs: Any) -> ExtractionResult:

@@ -82,11 +82,14 @@ class Row(Entry, Compact):
     error: ErrorInfo | None = None
 
     @classmethod
-    def of_data(cls, data: Mapping[str, Any]) -> Row:
-        """A row from plain data: a row as written (in memory its id may be missing: ""), or a bare record."""
+    def of_data(cls, data: Mapping[str, Any]) -> tuple[Row, Any]:
+        """A row from plain data — a row as written (in memory its id may be missing: "") or a bare
+        record — and its record's data as given, not validated: validation normalises hand-made
+        values, and an export shows them as they are."""
         if data.keys().isdisjoint(cls.model_fields.keys() - Determination.model_fields.keys()):
-            return cls(id="", ok=True, determination=Determination.model_validate(data))
-        return cls.model_validate({"id": "", **data})
+            return cls(id="", ok=True), dict(data)
+        given = {k: v for k, v in data.items() if k != "determination"}
+        return cls.model_validate({"id": "", **given}), data.get("determination")
 
     @classmethod
     def from_outcome(cls, outcome: Outcome) -> Row:
