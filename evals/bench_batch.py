@@ -25,6 +25,7 @@ from pathlib import Path
 from imr_llm import extract_many, layout
 from imr_llm.batch import Tally, extract_one
 from imr_llm.embedded import default_server
+from imr_llm.extract import Extractor
 from imr_llm.sources import discover
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -125,9 +126,10 @@ def main(argv: list[str] | None = None) -> int:
         sample = Path(tempfile.mkdtemp(prefix="imr-bench-profile-"))
         rules_corpus(sample, 500)
         letters = discover([sample])
+        rules = Extractor.resolve(strategy="rules", cache=False)
         profile.enable()
         for letter in letters:  # in this thread: cProfile sees only the thread it runs in
-            extract_one(letter, strategy="rules", cache=False)
+            extract_one(letter, rules)
         profile.disable()
         print("\nwhere the time goes (rules, 500 letters, one thread; imr_llm functions by cumulative time):")
         pstats.Stats(profile).sort_stats("cumulative").print_stats(r"imr_llm", 16)

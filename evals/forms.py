@@ -29,11 +29,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fpdf import FPDF
 
 from imr_llm.canonical import RUNNING_FOOTER, paragraph_gap
 from imr_llm.schema import Determination
+
+if TYPE_CHECKING:
+    from imr_llm.evals.report import Report
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = (
@@ -365,7 +369,7 @@ def build(out: Path, only: list[Letter] | None = None) -> Iterator[Path]:
 GOLDS = [gold for _, gold in SOURCES]
 
 
-def evaluate(forms: Path, strategy: str, cache: bool) -> list[tuple[str, dict]]:
+def evaluate(forms: Path, strategy: str, cache: bool) -> list[tuple[str, Report]]:
     """(form, report) for every form folder under `forms`, scored against every gold folder."""
     from imr_llm.evals.dataset import load
     from imr_llm.evals.run import evaluate as run
@@ -375,27 +379,27 @@ def evaluate(forms: Path, strategy: str, cache: bool) -> list[tuple[str, dict]]:
     return [(folder.name, run(load(folder, golds), strategy=strategy, cache=cache)) for folder in folders]
 
 
-def table(reports: list[tuple[str, dict]]) -> str:
+def table(reports: list[tuple[str, Report]]) -> str:
     """One Markdown row per form: field accuracy, decisions, item F1 and letters failed."""
     rows = ["| form | letters | field accuracy | decisions | item F1 | failed |", "|---|---|---|---|---|---|"]
     for form, report in reports:
-        s, meta = report["summary"], report["meta"]
+        s, meta = report.summary, report.meta
         rows.append(
-            f"| {form} | {meta['letters']} | {s['headline']:.3f} | {s['decision_accuracy']:.3f} "
-            f"| {s['item_f1']:.3f} | {meta['failed']} |"
+            f"| {form} | {meta.letters} | {s.headline:.3f} | {s.decision_accuracy:.3f} "
+            f"| {s.item_f1:.3f} | {meta.failed} |"
         )
     return "\n".join(rows)
 
 
-def _passes(report: dict, fail_under: float) -> bool:
+def _passes(report: Report, fail_under: float) -> bool:
     """The gate CI holds every form to: field accuracy at least `fail_under`, every decision right,
     every item found, no letter failed."""
-    summary, meta = report["summary"], report["meta"]
+    summary = report.summary
     return (
-        summary["headline"] >= fail_under
-        and summary["decision_accuracy"] == 1.0
-        and summary["item_f1"] == 1.0
-        and meta["failed"] == 0
+        summary.headline >= fail_under
+        and summary.decision_accuracy == 1.0
+        and summary.item_f1 == 1.0
+        and report.meta.failed == 0
     )
 
 

@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 from fpdf import FPDF
 
-from conftest import SAMPLES, fields, gold, gold_reply, labelled, sample, slow
+from conftest import SAMPLES, fields, gold, gold_reply, sample, slow
 from fake_server import error
 from imr_llm import aextract_many, extract_many
-from imr_llm.batch import JsonlLog, read_rows
+from imr_llm.files import JsonlLog
 from imr_llm.reading import read_pdf as pdf_text
+from imr_llm.rows import read_rows
 from imr_llm.sources import NoTextLayerError, discover
 
 NAMES = sorted(p.stem for p in SAMPLES.glob("*.txt"))
@@ -86,15 +87,15 @@ def test_a_folder_becomes_jsonl_and_bad_letters_an_errors_file(corpus: Path, tmp
     outcomes = list(extract_many([corpus], out=out, strategy="rules", cache=False, concurrency=3))
     assert len(outcomes) == 13 and sum(o.ok for o in outcomes) == 10
     rows = list(read_rows(out))
-    assert len(rows) == 10 and all(r["ok"] for r in rows)
+    assert len(rows) == 10 and all(r.ok for r in rows)
     for row in rows:  # text and PDF both give the gold record
-        name = Path(row["id"]).stem
-        assert labelled(row["determination"]) == gold(name)
-        assert row["sha256"] and row["strategy"] == "rules"
-    failures = {r["id"]: r["error"] for r in read_rows(tmp_path / "results.errors.jsonl")}
+        name = Path(row.id).stem
+        assert fields(row.determination) == gold(name)
+        assert row.sha256 and row.strategy == "rules"
+    failures = {r.id: r.error for r in read_rows(tmp_path / "results.errors.jsonl")}
     assert failures.keys() == {"bad/empty.txt", "bad/scan.pdf", "bad/latin1.txt"}
-    assert failures["bad/scan.pdf"]["type"] == "NoTextLayerError"
-    assert "not an IMR determination letter" in failures["bad/latin1.txt"]["message"]  # read, not refused
+    assert failures["bad/scan.pdf"].type == "NoTextLayerError"
+    assert "not an IMR determination letter" in failures["bad/latin1.txt"].message  # read, not refused
     assert oct(out.stat().st_mode & 0o777) == "0o600"
 
 
@@ -120,7 +121,7 @@ def test_retry_failed_retries_only_the_failures(corpus: Path, tmp_path: Path, fa
     fake.queue(error(401))  # a key problem: nothing can succeed
     assert not any(o.ok for o in extract_many([corpus / "2015"], **kwargs))
     errors = tmp_path / "results.errors.jsonl"
-    assert [r["error"]["kind"] for r in read_rows(errors)] == ["api", "api"]
+    assert [r.error.kind for r in read_rows(errors)] == ["api", "api"]
     fake.replies[:] = [gold_reply]
     assert list(extract_many([corpus / "2015"], **kwargs)) == []  # failures are skipped by default
     retried = list(extract_many([corpus / "2015", corpus / "bad" / "empty.txt"], retry_failed=True, **kwargs))
@@ -177,8 +178,14 @@ def test_a_torn_last_line_is_cut_off_and_redone(corpus: Path, tmp_path: Path) ->
 def test_jsonl_log_writes_whole_lines_from_many_threads(tmp_path: Path) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
+    from pydantic import BaseModel
+
+    class Padded(BaseModel):
+        id: str
+        pad: str
+
     big = "x" * 300_000  # larger than a pipe buffer: still one line
     with JsonlLog(tmp_path / "log.jsonl") as log, ThreadPoolExecutor(8) as pool:
-        list(pool.map(lambda n: log.write({"id": str(n), "pad": big}), range(64)))
+        list(pool.map(lambda n: log.write(Padded(id=str(n), pad=big)), range(64)))
     rows = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert sorted(int(r["id"]) for r in rows) == list(range(64))

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import SAMPLES, gold_reply, slow
-from imr_llm.batch import read_rows
+from imr_llm.rows import read_rows
 
 NAMES = sorted(p.stem for p in SAMPLES.glob("*.txt"))
 

@@ -14,14 +14,15 @@ import time
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from conftest import NAME, SAMPLES, gold, gold_reply, sample
 from imr_llm import ConfigError, ExtractionResult, Usage, extract_many
 from imr_llm.batch import Outcome, Output, Tally, plan
 from imr_llm.errors import OutputBusyError
 from imr_llm.export import item_rows, to_dataframe, write_csv, write_parquet
-from imr_llm.files import read_rows
 from imr_llm.prompts import PromptError
+from imr_llm.rows import Row, read_rows
 from imr_llm.schema import Determination
 from imr_llm.sources import Letter, discover, scan
 
@@ -60,9 +61,9 @@ def test_a_file_whose_read_fails_is_that_letters_failure_not_the_batchs(tmp_path
     outcomes = list(extract_many([folder], out=out, strategy="rules", cache=False))
     assert sorted((o.letter.id, o.ok) for o in outcomes) == [("0.txt", True), ("1.txt", True), ("io_error.txt", False)]
     [failure] = read_rows(tmp_path / "results.errors.jsonl")
-    assert failure["id"] == "io_error.txt" and failure["sha256"] is None
-    assert failure["error"]["type"] == "OSError" and "Input/output error" in failure["error"]["message"]
-    assert sorted(r["id"] for r in read_rows(out)) == ["0.txt", "1.txt"]
+    assert failure.id == "io_error.txt" and failure.sha256 is None
+    assert failure.error.type == "OSError" and "Input/output error" in failure.error.message
+    assert sorted(r.id for r in read_rows(out)) == ["0.txt", "1.txt"]
 
 
 def test_a_file_without_read_permission_is_recorded_with_its_name_escaped(tmp_path: Path) -> None:
@@ -75,7 +76,7 @@ def test_a_file_without_read_permission_is_recorded_with_its_name_escaped(tmp_pa
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert "\x1b" not in done.stderr and "locked\\x1b[31mred.txt: failed: PermissionError" in done.stderr
     [failure] = read_rows(tmp_path / "results.errors.jsonl")
-    assert failure["id"] == locked.name and failure["error"]["type"] == "PermissionError"
+    assert failure.id == locked.name and failure.error.type == "PermissionError"
     assert len(list(read_rows(out))) == 2
 
 
@@ -189,7 +190,7 @@ def test_the_last_row_of_a_letter_wins_in_reading_exporting_and_resuming(tmp_pat
     assert len(list(extract_many([folder], **run))) == 1
     first, second = (json.loads(line) for line in out.read_text().splitlines())
     [row] = read_rows(out)
-    assert row == second and row["sha256"] != first["sha256"]
+    assert row == Row.model_validate(second) and row.sha256 != first["sha256"]
     items = len(gold(NAME)["items"])
     assert write_csv(out, tmp_path / "items.csv") == items  # not twice
     assert len(item_rows(read_rows(out))) == items
@@ -197,12 +198,17 @@ def test_the_last_row_of_a_letter_wins_in_reading_exporting_and_resuming(tmp_pat
     assert len(plan(discover([folder]), out, None, False).todo) == 1
 
 
+class Numbered(BaseModel):
+    id: str
+    n: int
+
+
 def test_reading_rows_keeps_ids_in_order_of_their_last_row_and_skips_garbage(tmp_path: Path) -> None:
     path = tmp_path / "rows.jsonl"
     lines = [{"id": "a", "n": 1}, {"id": "b", "n": 1}, "not json", {"n": 0}, {"id": "a", "n": 2}, {"id": "c", "n": 1}]
     text = "\n".join(json.dumps(x) if isinstance(x, dict) else x for x in lines)
     path.write_bytes(text.encode() + b"\n\xff\xfe\n" + b'{"id": "c", "n": 2')  # bad bytes, torn tail
-    assert [(r["id"], r["n"]) for r in read_rows(path)] == [("b", 1), ("a", 2), ("c", 1)]
+    assert [(r.id, r.n) for r in read_rows(path, Numbered)] == [("b", 1), ("a", 2), ("c", 1)]
     assert list(read_rows(tmp_path / "missing.jsonl")) == []
 
 
@@ -381,7 +387,7 @@ def test_a_hostile_file_name_is_printed_escaped_and_kept_true_in_the_jsonl(tmp_p
     assert "\x1b" not in err and "b\rforged" not in err
     assert "a\\x1b[31mb\\rforged.txt: failed: InvalidLetterError" in err
     [row] = read_rows(tmp_path / "results.errors.jsonl")
-    assert row["id"] == bad.name
+    assert row.id == bad.name
 
 
 @pytest.mark.parametrize("batch", [False, True], ids=["one letter", "batch"])

@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 from conftest import SAMPLES, fields, gold, sample
 from imr_llm import Options, consistency, extract_result, layout, rules
 from imr_llm import client as clients
-from imr_llm.extract import Job
+from imr_llm.asking import EndpointAsker
+from imr_llm.job import Job
 from imr_llm.layout import Layout, Span
 from imr_llm.prompts import as_prompt
 from imr_llm.strategies import STRATEGIES
@@ -34,11 +35,11 @@ def rules_record(fake, text):
     return extract_result(text, model="m", base_url=fake.base_url, strategy="rules", cache=False).determination
 
 
-def job(fake, text: str, strategy: str) -> Job:
+def job(fake, text: str) -> Job:
     """A real job on `text` as given: these tests hold the layout and strategies to it directly
     (reading, which lets 2013 letters in through `layout.states_decision`, is tested on its own)."""
     endpoint = clients.resolve("m", fake.base_url)
-    return Job(text=text, endpoint=endpoint, prompt=as_prompt(None), options=Options(), cache=None, strategy=strategy)
+    return Job(text=text, prompt=as_prompt(None), options=Options(), asker=EndpointAsker(endpoint))
 
 
 def assert_all_spans_slice_back(found: Layout) -> None:
@@ -69,7 +70,7 @@ def test_wrapped_forms_really_have_no_blank_lines_and_wrapped_headings():
 @pytest.mark.parametrize("form", sorted(LETTER_FORMS))
 def test_2013_letter_reads_right_field_by_field(fake, form):
     text = LETTER_FORMS[form](LETTER)
-    record = STRATEGIES["rules"](job(fake, text, "rules"))
+    record = STRATEGIES["rules"](job(fake, text))
     assert fields(record) == EXPECTED
     assert record.needs_review == []
     found = layout.parse(text)

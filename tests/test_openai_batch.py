@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SAMPLES, gold, labelled
+from conftest import SAMPLES, fields, gold
 from fake_server import completion
 from imr_llm import extract_result
-from imr_llm.batch import read_rows
 from imr_llm.openai_batch import collect, write_requests
+from imr_llm.rows import read_rows
 
 NAMES = sorted(p.stem for p in SAMPLES.glob("*.txt"))
 
@@ -37,7 +37,7 @@ def test_request_file_sends_what_a_live_extraction_sends(letters: Path, tmp_path
     assert [line["custom_id"].split(":", 1)[1] for line in lines] == [f"{n}.txt" for n in NAMES]
     assert {line["url"] for line in lines} == {"/v1/chat/completions"}
     [refused] = read_rows(tmp_path / "requests.errors.jsonl")
-    assert (refused["id"], refused["error"]["type"]) == ("empty.txt", "InvalidLetterError")
+    assert (refused.id, refused.error.type) == ("empty.txt", "InvalidLetterError")
 
     fake.queue(completion(json.dumps(gold(NAMES[2]))))
     extract_result(sample_text := (letters / f"{NAMES[2]}.txt").read_text(), model="gpt-4.1-mini",
@@ -82,14 +82,14 @@ def test_results_are_read_back_through_the_same_checks(letters: Path, tmp_path: 
     out = tmp_path / "results.jsonl"
     done = collect(output, [letters], out)
     assert len(done.outcomes) == 5 and done.passed_over == []
-    rows = {row["id"]: row for row in read_rows(out)}
+    rows = {row.id: row for row in read_rows(out)}
     assert sorted(rows) == [f"{NAMES[0]}.txt", f"{NAMES[1]}.txt"]
     first = rows[f"{NAMES[0]}.txt"]
-    assert first["model"] == "https://api.openai.com/v1#fake-model"
-    assert (first["strategy"], first["usage"]["total_tokens"], first["attempts"]) == ("whole", 3700, 1)
-    record = labelled(rows[f"{NAMES[1]}.txt"]["determination"])
+    assert first.model == "https://api.openai.com/v1#fake-model"
+    assert (first.strategy, first.usage.total_tokens, first.attempts) == ("whole", 3700, 1)
+    record = fields(rows[f"{NAMES[1]}.txt"].determination)
     assert record["items"][0]["decision"] == gold(NAMES[1])["items"][0]["decision"]
-    kinds = {row["id"]: row["error"]["kind"] for row in read_rows(tmp_path / "results.errors.jsonl")}
+    kinds = {row.id: row.error.kind for row in read_rows(tmp_path / "results.errors.jsonl")}
     assert kinds == {f"{NAMES[2]}.txt": "api", f"{NAMES[3]}.txt": "validation", f"{NAMES[4]}.txt": "truncated"}
 
     again = collect(output, [letters], out)  # collecting twice adds nothing
@@ -108,4 +108,4 @@ def test_a_letter_changed_since_the_request_is_reported(letters: Path, tmp_path:
     [outcome] = done.outcomes
     assert not outcome.ok and "changed since" in str(outcome.error)
     [row] = read_rows(tmp_path / "results.errors.jsonl")
-    assert row["error"]["type"] == "InvalidLetterError" and not (tmp_path / "results.jsonl").read_text()
+    assert row.error.type == "InvalidLetterError" and not (tmp_path / "results.jsonl").read_text()

@@ -101,9 +101,9 @@ def test_eval_scores_each_form_exactly_as_extract_reads_it(built: Path) -> None:
         for form in forms.FORMS:
             cases = load(built / form, GOLD)
             report = evaluate(cases, strategy="rules", cache=False)
-            for case, row in zip(cases, report["letters"], strict=True):
+            for case, row in zip(cases, report.letters, strict=True):
                 record = extract_result(case.path, strategy="rules", cache=False).determination
-                assert row["score"] == score_letter(case.name, record, case.gold).score, (form, case.name)
+                assert row.score == score_letter(case.name, record, case.gold).score, (form, case.name)
 
 
 def test_a_pdf_with_only_its_footer_has_no_text_layer() -> None:
@@ -210,7 +210,7 @@ def test_the_result_holds_the_canonical_text_and_batch_rows_do_not(built: Path) 
     assert "\ufb01" not in result.text and "Certified" in result.text
     [span] = [e for e in result.determination.evidence if e.path == "items.0.rationale"]
     assert " ".join(result.text[span.start : span.end].split()) == result.determination.items[0].rationale
-    row = json.dumps(Outcome(letter, result=result).row())
+    row = Outcome(letter, result=result).row().model_dump_json()
     assert "text" not in json.loads(row) and result.text[:500] not in row
 
 

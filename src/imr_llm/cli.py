@@ -27,22 +27,19 @@ import openai
 
 from imr_llm import batch
 from imr_llm.cache import RecordCache
-from imr_llm.errors import ImrLlmError, OutputBusyError, shown
-from imr_llm.extract import extract_result
+from imr_llm.errors import ConfigError, ImrLlmError, OutputBusyError, shown
+from imr_llm.extract import DEFAULT_STRATEGY, Extractor
 from imr_llm.prompts import PromptError
+from imr_llm.rows import Outcome, Output, plan
 from imr_llm.sources import Letter, discover, scan
+from imr_llm.strategies import STRATEGIES
 
 
-def _model_kwargs(args: argparse.Namespace) -> dict:
-    """The options `_model_options` adds, as keyword arguments for `extract_result`."""
-    return {
-        "model": args.model,
-        "base_url": args.base_url,
-        "mode": args.mode,
-        "prompt": args.prompt,
-        "strategy": args.strategy,
-        "cache": False if args.no_cache else (args.cache_dir or True),
-    }
+def _extractor(args: argparse.Namespace) -> Extractor:
+    """The extractor `_model_options` describes, resolved once for the command."""
+    cache = False if args.no_cache else (args.cache_dir or True)
+    return Extractor.resolve(model=args.model, base_url=args.base_url, mode=args.mode, prompt=args.prompt,
+                             strategy=args.strategy, cache=cache)  # fmt: skip
 
 
 def _warn(command: str, message: str) -> None:
@@ -62,28 +59,28 @@ def _extract(args: argparse.Namespace) -> int:
         _warn("extract", f"no letters (.txt or .pdf files) under {' '.join(args.inputs)}")
         return 2
     try:
-        kwargs = batch.settled(_model_kwargs(args))
-    except PromptError as exc:
-        _warn("extract", f"--prompt: {exc}")
+        extractor = _extractor(args)
+    except ConfigError as exc:
+        _warn("extract", f"--prompt: {exc}" if isinstance(exc, PromptError) else str(exc))
         return 2
     if len(found.letters) == 1 and not args.out and Path(args.inputs[0]).is_file():
-        return _extract_one(found.letters[0], kwargs)
+        return _extract_one(found.letters[0], extractor)
     try:
-        output = batch.Output(args.out, args.errors)
+        output = Output(args.out, args.errors)
     except OutputBusyError as exc:
         _warn("extract", str(exc))
         return 2
     with output:
-        return _extract_batch(found.letters, output, kwargs, args)
+        return _extract_batch(found.letters, output, extractor, args)
 
 
-def _failed(outcome: batch.Outcome) -> str:
+def _failed(outcome: Outcome) -> str:
     return shown(f"{outcome.letter.id}: failed: {type(outcome.error).__name__}: {outcome.error}")
 
 
-def _extract_one(letter: Letter, kwargs: dict) -> int:
+def _extract_one(letter: Letter, extractor: Extractor) -> int:
     """One file: the record as indented JSON on stdout, its cost on stderr."""
-    outcome = batch.extract_one(letter, **kwargs)
+    outcome = batch.extract_one(letter, extractor)
     if outcome.result is None:
         print(_failed(outcome), file=sys.stderr)
         return 1
@@ -92,11 +89,11 @@ def _extract_one(letter: Letter, kwargs: dict) -> int:
     return 0
 
 
-def _extract_batch(letters: list[Letter], output: batch.Output, kwargs: dict, args: argparse.Namespace) -> int:
+def _extract_batch(letters: list[Letter], output: Output, extractor: Extractor, args: argparse.Namespace) -> int:
     """Many letters: rows streamed to --out (resumable) or stdout, a progress bar on stderr."""
     from tqdm import tqdm
 
-    todo = batch.plan(letters, output.out, output.errors, args.retry_failed)
+    todo = plan(letters, output.out, output.errors, args.retry_failed)
     say = (lambda _: None) if args.quiet else (lambda text: tqdm.write(shown(text), file=sys.stderr))
     if todo.done or todo.failed_before:
         say(f"resuming: {todo.done} letter(s) already in {args.out}, {todo.failed_before} earlier failure(s) skipped"
@@ -105,10 +102,10 @@ def _extract_batch(letters: list[Letter], output: batch.Output, kwargs: dict, ar
     bar = tqdm(total=len(todo.todo), unit="letter", file=sys.stderr, disable=args.quiet, dynamic_ncols=True)
     stdout = None if args.out else sys.stdout
     try:
-        for outcome in batch.run(todo.todo, concurrency=args.concurrency, output=output, **kwargs):
+        for outcome in batch.run(todo.todo, extractor, concurrency=args.concurrency, output=output):
             tally.add(outcome)
             if stdout is not None:
-                print(json.dumps(outcome.row(), ensure_ascii=False), file=stdout, flush=True)
+                print(outcome.row().model_dump_json(), file=stdout, flush=True)
             if outcome.error is not None:
                 say(_failed(outcome))
             bar.set_postfix(failed=tally.failed, review=tally.needs_review, tokens=tally.usage.total_tokens,
@@ -124,17 +121,17 @@ def _extract_batch(letters: list[Letter], output: batch.Output, kwargs: dict, ar
 
 def _eval(args: argparse.Namespace) -> int:
     from imr_llm.evals import report as reports
+    from imr_llm.evals.report import LetterRun
     from imr_llm.evals.run import evaluate_folders
 
     if args.eval_command == "compare":
-        a, b = (json.loads(Path(p).read_text(encoding="utf-8")) for p in (args.a, args.b))
-        print(reports.compare(a, b))
+        print(reports.compare(reports.Report.read(args.a), reports.Report.read(args.b)))
         return 0
 
-    def progress(run: dict) -> None:
-        detail = (f"{run['seconds']:.1f}s, {run['tokens']} tokens" + (", cached" if run["cache_hit"] else "")
-                  if run["ok"] else run["error"])  # fmt: skip
-        print(shown(f"{run['letter']}: {detail}"), file=sys.stderr, flush=True)
+    def progress(run: LetterRun) -> None:
+        detail = (f"{run.seconds:.1f}s, {run.tokens} tokens" + (", cached" if run.cache_hit else "")
+                  if run.ok else run.error)  # fmt: skip
+        print(shown(f"{run.letter}: {detail}"), file=sys.stderr, flush=True)
 
     def review_page(case, result) -> None:
         from imr_llm import review
@@ -144,14 +141,14 @@ def _eval(args: argparse.Namespace) -> int:
 
     on_record = review_page if args.review_dir else None
     gold = args.gold or ["evals/gold"]
-    report = evaluate_folders(args.samples, gold, on_letter=progress, on_record=on_record, **_model_kwargs(args))
+    report = evaluate_folders(args.samples, gold, extractor=_extractor(args), on_letter=progress, on_record=on_record)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    out.write_text(report.to_json() + "\n", encoding="utf-8")
     out.with_suffix(".md").write_text(reports.to_markdown(report), encoding="utf-8")
     print(reports.to_text(report))
     print(f"\nwrote {shown(str(out))} and {shown(str(out.with_suffix('.md')))}")
-    headline = report["summary"]["headline"]
+    headline = report.summary.headline
     if args.fail_under is not None and headline < args.fail_under:
         print(f"field accuracy {headline:.3f} is under --fail-under {args.fail_under}", file=sys.stderr)
         return 1
@@ -166,7 +163,7 @@ def _review(args: argparse.Namespace) -> int:
         _warn("review", f"no such file: {args.letter}")
         return 2
     [letter] = discover([args.letter])
-    result = extract_result(letter.path, **_model_kwargs(args))
+    result = _extractor(args).run(letter.path)
     gold = Determination.model_validate_json(Path(args.gold).read_text(encoding="utf-8")) if args.gold else None
     path = review.write(args.out, result.text, result.determination, title=letter.id, gold=gold, note=result.summary())
     print(shown(f"wrote {path}"))
@@ -234,8 +231,9 @@ def _model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mode", help="instructor mode: tools, json, md_json, tools_strict")
     parser.add_argument("--prompt", help="packaged prompt name or a folder with system.txt and user.txt")
     parser.add_argument(
-        "--strategy", default="per_item", choices=["per_item", "whole", "rules"],
-        help="per_item (default): layout and rules, the model fills gaps; whole: one model call; rules: no model",
+        "--strategy", default=DEFAULT_STRATEGY, choices=list(STRATEGIES),
+        help=f"how a letter is read (default {DEFAULT_STRATEGY}; see imr_llm.strategies): per_item, layout and rules "
+        "with the model filling gaps; whole, one model call; rules, no model",
     )  # fmt: skip
     parser.add_argument("--no-cache", action="store_true", help="always call the model")
     parser.add_argument("--cache-dir", help="record cache folder (default: <user cache>/imr-llm/records)")

@@ -62,6 +62,11 @@ class Endpoint:
         return MODES[self.mode]
 
 
+def openai_key(api_key: str | None = None) -> str | None:
+    """The API key: the argument, else `OPENAI_API_KEY`, else none."""
+    return api_key or os.environ.get("OPENAI_API_KEY") or None
+
+
 def resolve(
     model: str | None = None,
     base_url: str | None = None,
@@ -71,7 +76,7 @@ def resolve(
     """Pick the endpoint from arguments, then environment, then the embedded default."""
     model = model or os.environ.get("IMR_LLM_MODEL") or None
     base_url = base_url or os.environ.get("IMR_LLM_BASE_URL") or None
-    api_key = api_key or os.environ.get("OPENAI_API_KEY") or None
+    api_key = openai_key(api_key)
     mode = (mode or os.environ.get("IMR_LLM_MODE") or "tools").lower()
     if mode not in MODES:
         raise ConfigError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")

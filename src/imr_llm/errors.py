@@ -20,6 +20,10 @@ class OutputBusyError(ImrLlmError):
     """Another run holds the lock on an output file: two writers would write every letter twice."""
 
 
+class RowError(ImrLlmError, ValueError):
+    """A results file holds a line this version cannot read as a row (named by file and line)."""
+
+
 class InvalidLetterError(ImrLlmError, ValueError):
     """The input is not something a letter can be extracted from (empty, binary, too long)."""
 

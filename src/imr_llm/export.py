@@ -4,7 +4,7 @@ That is the shape analysts count with (overturn rate by treatment, pages cited p
 guideline). Nested fields become dotted columns (`treatment.generic_name`,
 `reviewer_guideline.pages`); lists stay lists in a DataFrame and Parquet, and are joined
 with "; " in CSV, where a cell holds text only. A JSONL file gives the last row of each letter
-(`imr_llm.files.read_rows`), so a letter redone after it changed is counted once, as it is now.
+(`imr_llm.rows.read_rows`), so a letter redone after it changed is counted once, as it is now.
 
 Files are created readable by their owner only (they hold ages, diagnoses, rationales). In
 CSV alone, a text cell a spreadsheet would run as a formula (starting = + - @ tab or CR, e.g.
@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic_core import to_jsonable_python
 
-from imr_llm.batch import Outcome
 from imr_llm.fields import ITEMS
-from imr_llm.files import private_file, read_rows
+from imr_llm.files import private_file
 from imr_llm.paths import leaves
 from imr_llm.result import ExtractionResult
+from imr_llm.rows import Outcome, Row, read_rows
 from imr_llm.schema import Determination
 
 if TYPE_CHECKING:
@@ -44,17 +44,20 @@ def _flat(record: Any, skip: frozenset[str] = frozenset()) -> dict[str, Any]:
     return {str(path): to_jsonable_python(value) for path, value in leaves(record, skip=skip)}
 
 
-def _as_row(result: Any) -> dict[str, Any]:
-    """A batch row (`{"id", "ok", "determination", …}`) from any form a record comes in."""
-    if isinstance(result, Outcome):
-        return result.row()
-    if isinstance(result, ExtractionResult):
-        return {"ok": True, "model": result.model, "strategy": result.strategy,
-                "determination": result.determination.model_dump(mode="json")}  # fmt: skip
-    if isinstance(result, Determination):
-        return {"ok": True, "determination": result.model_dump(mode="json")}
+def _as_row(result: Any) -> tuple[Row, Any]:
+    """A batch row from any form a record comes in (rows from memory may have no id: `""`), and its
+    record as JSON data (plain data as given)."""
     if isinstance(result, dict):
-        return result if "determination" in result or "error" in result else {"ok": True, "determination": result}
+        return Row.of_data(result)
+    if isinstance(result, Outcome):
+        result = result.row()
+    elif isinstance(result, ExtractionResult):
+        result = Row(id="", ok=True, model=result.model, strategy=result.strategy, determination=result.determination)
+    elif isinstance(result, Determination):
+        result = Row(id="", ok=True, determination=result)
+    if isinstance(result, Row):
+        record = result.determination
+        return result, None if record is None else record.model_dump(mode="json")
     raise TypeError(f"cannot export a {type(result).__name__}; pass results, records or batch rows")
 
 
@@ -62,12 +65,10 @@ def item_rows(results: Iterable[Any]) -> list[dict[str, Any]]:
     """One flat row per item of every successful record (failed letters have no items)."""
     rows = []
     for n, result in enumerate(results):
-        row = _as_row(result)
-        record = row.get("determination")
-        if not row.get("ok", True) or record is None:
+        row, record = _as_row(result)
+        if not row.ok or record is None:
             continue
-        letter = {"letter": row.get("id", str(n)), "sha256": row.get("sha256"),
-                  "model": row.get("model"), "strategy": row.get("strategy")}  # fmt: skip
+        letter = {"letter": row.id or str(n), "sha256": row.sha256, "model": row.model, "strategy": row.strategy}
         letter |= _flat(record, skip=SKIPPED)
         for i, item in enumerate(ITEMS.get(record), start=1):
             rows.append(letter | {"item": i} | _flat(item))

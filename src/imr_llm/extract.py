@@ -1,12 +1,19 @@
-"""One letter in, one validated `Determination` out.
+"""One letter in, one validated `Determination` out, by an `Extractor` resolved once.
 
-`extract` returns the record; `extract_result` returns it with what it cost
-(`ExtractionResult`); `aextract` / `aextract_result` are the async forms. Each call
-checks the letter, looks in the cache, else runs the chosen strategy (`imr_llm.strategies`),
-whose every model question goes through `Job.ask`: instructor's validation re-asks (bounded by
-`max_reasks` and `token_budget`) inside a transport retry loop (`RetryPolicy`). It stores the
-record and reports tokens, model calls, latency and whether the cache answered. Failures
-raise `ExtractionError`.
+An `Extractor` holds everything a run decides before its first letter: the endpoint
+(`imr_llm.client.resolve`), the prompt (loaded), the strategy (checked against
+`imr_llm.strategies.STRATEGIES`), the record cache (opened) and the `Options`. `extract_many`,
+the eval, the Batch API path and the CLI each build one and share it across letters, so a bad
+prompt or strategy fails before any letter and nothing is resolved twice.
+
+`Extractor.run` reads a letter into canonical text (`imr_llm.reading`), looks in the cache,
+else runs the strategy on a `Job` whose questions go to the live endpoint
+(`imr_llm.asking.EndpointAsker`) or to a given asker (the Batch API's downloaded answers), and
+stores the record. It reports tokens, model calls, latency and whether the cache answered
+(`ExtractionResult`). Failures raise `InvalidLetterError` or `ExtractionError`.
+
+`extract` / `extract_result` / `aextract` / `aextract_result` are the one-letter keyword API
+over a fresh `Extractor`.
 """
 
 from __future__ import annotations
@@ -17,67 +24,50 @@ import logging
 import os
 import sqlite3
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
-
-import openai
-from instructor.core.exceptions import (
-    IncompleteOutputException,
-    InstructorError,
-    InstructorRetryException,
-    TokenBudgetError,
-)
-from pydantic import BaseModel, ValidationError
+from typing import Any
 
 from imr_llm import client as clients
-from imr_llm import layout, reading
+from imr_llm import reading
+from imr_llm.asking import EndpointAsker
 from imr_llm.cache import RecordCache, cache_key
-from imr_llm.errors import ConfigError, ExtractionError, shown
-from imr_llm.layout import Layout
+from imr_llm.errors import ConfigError, shown
+from imr_llm.job import Asker, Job
+from imr_llm.options import Options
 from imr_llm.prompts import Prompt, as_prompt
-from imr_llm.reading import MAX_CHARS
-from imr_llm.result import ExtractionResult, Usage
-from imr_llm.retry import RetryPolicy, transient_cause
-from imr_llm.salvage import describe
+from imr_llm.result import ExtractionResult
 from imr_llm.schema import SCHEMA_VERSION, Determination
+from imr_llm.strategies import STRATEGIES
+
+__all__ = [
+    "DEFAULT_STRATEGY",
+    "Extractor",
+    "Options",
+    "aextract",
+    "aextract_result",
+    "extract",
+    "extract_result",
+    "one_extractor",
+]
 
 log = logging.getLogger(__name__)
-M = TypeVar("M", bound=BaseModel)
 DEFAULT_STRATEGY = "per_item"
 
-
-@dataclass(frozen=True)
-class Options:
-    """Generation and retry settings. Those in `generation()` are part of the cache key.
-
-    `max_reasks`: re-asks when an answer fails validation; `max_checks`: re-asks when a
-    `whole` answer disagrees with the letter's layout (item count, decisions, pages).
-    """
-
-    temperature: float = 0.0
-    max_tokens: int = 4096
-    seed: int | None = 0
-    max_reasks: int = 1
-    max_checks: int = 1
-    token_budget: int | None = 40_000
-    timeout: float = 900.0
-    max_chars: int = MAX_CHARS
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-
-    def generation(self) -> dict[str, Any]:
-        params: dict[str, Any] = {"temperature": self.temperature, "max_tokens": self.max_tokens}
-        if self.seed is not None:
-            params["seed"] = self.seed
-        return params
-
-
-def model_name(endpoint: clients.Endpoint, strategy: str) -> str:
-    """Who answers: the endpoint's identity, or "rules" when no model is asked at all."""
-    return "rules" if strategy == "rules" else endpoint.identity
-
-
-PIPELINE = ("reading", "canonical", "pdftext", "layout", "rules", "normalize", "consistency", "salvage", "strategies")
+PIPELINE = (
+    "reading",
+    "canonical",
+    "pdftext",
+    "layout",
+    "rules",
+    "normalize",
+    "consistency",
+    "salvage",
+    "fields",
+    "paths",
+    "strategies",
+    "job",
+)
 """The modules that turn a letter into a record: a change to any of them changes what is cached."""
 
 
@@ -118,155 +108,99 @@ def open_cache(cache: bool | str | Path | RecordCache | None) -> RecordCache | N
     return _default_caches[where]
 
 
-@dataclass
-class Job:
-    """One extraction in progress: its inputs, and the calls and tokens spent so far."""
+@dataclass(frozen=True)
+class Extractor:
+    """Endpoint, prompt, strategy, cache and options, resolved once and shared by every letter."""
 
-    text: str
     endpoint: clients.Endpoint
     prompt: Prompt
-    options: Options
-    cache: RecordCache | None
     strategy: str
-    started: float = field(default_factory=time.perf_counter)
-    calls: int = 0
-    usage: Usage = field(default_factory=Usage)
+    cache: RecordCache | None
+    options: Options
 
-    @functools.cached_property
-    def layout(self) -> Layout:
-        return layout.parse(self.text)
+    @classmethod
+    def resolve(
+        cls,
+        *,
+        model: str | None = None,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        mode: str | None = None,
+        prompt: Prompt | str | Path | None = None,
+        strategy: str = DEFAULT_STRATEGY,
+        cache: bool | str | Path | RecordCache | None = True,
+        options: Options | None = None,
+    ) -> Extractor:
+        """Check and load everything a run depends on. Raises `ConfigError` for an unknown strategy
+        or endpoint settings that cannot work and `PromptError` for a prompt that cannot be loaded;
+        a cache that cannot be used is one warning and no cache (`open_cache`)."""
+        if strategy not in STRATEGIES:
+            raise ConfigError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
+        return cls(
+            endpoint=clients.resolve(model, base_url, api_key, mode),
+            prompt=as_prompt(prompt),
+            strategy=strategy,
+            cache=open_cache(cache),
+            options=options or Options(),
+        )
 
-    @functools.cached_property
-    def key(self) -> str:
+    @property
+    def model(self) -> str:
+        """Who answers: the endpoint's identity, or "rules" when no model is asked at all."""
+        return "rules" if self.strategy == "rules" else self.endpoint.identity
+
+    def key(self, text: str) -> str:
+        """The cache key of `text`'s record under this extractor (and this code and schema)."""
         return cache_key(
-            endpoint=model_name(self.endpoint, self.strategy),
+            endpoint=self.model,
             mode=self.endpoint.mode,
             strategy=self.strategy,
             prompt=self.prompt.digest,
             schema=_schema_digest(),
             code=_code_digest(),
             generation=self.options.generation(),
-            letter=self.text,
+            letter=text,
         )
 
-    def cached(self) -> ExtractionResult | None:
-        record = self.cache.get(self.key) if self.cache is not None else None
-        return self._result(record, cache_hit=True) if record is not None else None
+    def run(self, letter: str | bytes | os.PathLike[str], *, asker: Asker | None = None) -> ExtractionResult:
+        """Extract one letter (text, bytes or a file path). Questions go to the endpoint, or to
+        `asker` when given (answers that came some other way, e.g. a Batch API download)."""
+        text = reading.read(letter, max_chars=self.options.max_chars)
+        job = Job(text=text, prompt=self.prompt, options=self.options, asker=asker or EndpointAsker(self.endpoint))
+        cache = self.cache
+        key = self.key(text) if cache is not None else ""
+        if cache is not None and (record := cache.get(key)) is not None:
+            return self._result(job, record, cache_hit=True)
+        record = STRATEGIES[self.strategy](job)
+        if cache is not None:
+            cache.set(key, record)
+        return self._result(job, record, cache_hit=False)
 
-    def _count_call(self, *_: Any, **__: Any) -> None:
-        self.calls += 1
-
-    def ask(self, response_model: type[M], messages: list[dict[str, Any]]) -> M:
-        """One answer of `response_model`, within the re-ask and transport retry bounds."""
-        llm = clients.instructor_client(self.endpoint, self.options.timeout)
-        llm.on("completion:kwargs", self._count_call)
-        request = {
-            "model": self.endpoint.model,
-            "messages": messages,
-            "response_model": response_model,
-            "max_retries": self.options.max_reasks,
-            "token_budget": self.options.token_budget,
-            **self.options.generation(),
-        }
-        try:
-            for attempt in self.options.retry.retrying():
-                with attempt:
-                    try:
-                        answer, completion = llm.create_with_completion(**request)
-                    except _RETRIED as exc:
-                        self.usage += _usage_of(exc)
-                        if self.endpoint.server is not None and transient_cause(exc) is not None:
-                            self.endpoint.server.raise_if_crashed()  # a dead server is final, not retried
-                        raise
-        except _RETRIED as exc:
-            kind, message = _describe(exc)
-            raise ExtractionError(message, kind=kind, attempts=self.calls, usage=self.usage) from exc
-        self.usage += Usage.of(getattr(completion, "usage", None))
-        # A plain copy: instructor pins the raw completion on the model it returns.
-        return response_model.model_validate_json(answer.model_dump_json())
-
-    def done(self, record: Determination) -> ExtractionResult:
-        if self.cache is not None:
-            self.cache.set(self.key, record)
-        return self._result(record, cache_hit=False)
-
-    def _result(self, record: Determination, *, cache_hit: bool) -> ExtractionResult:
+    def _result(self, job: Job, record: Determination, *, cache_hit: bool) -> ExtractionResult:
         return ExtractionResult(
             determination=record,
-            model=model_name(self.endpoint, self.strategy),
+            model=self.model,
             strategy=self.strategy,
-            usage=self.usage,
-            attempts=self.calls,
-            latency_s=round(time.perf_counter() - self.started, 3),
+            usage=job.usage,
+            attempts=job.calls,
+            latency_s=round(time.perf_counter() - job.started, 3),
             cache_hit=cache_hit,
-            text=self.text,
+            text=job.text,
         )
 
 
-def _usage_of(exc: BaseException) -> Usage:
-    """Tokens a failed attempt still spent (instructor keeps them on its exceptions)."""
-    total = getattr(exc, "total_usage", None)
-    if total is None:
-        total = getattr(getattr(exc, "last_completion", None), "usage", None)
-    return Usage.of(total)
+def one_extractor(extractor: Extractor | None, settings: dict[str, Any]) -> Extractor:
+    """The run's extractor: the one given, or one resolved from `Extractor.resolve`'s keyword
+    arguments (the keyword API of `extract_many` and `evaluate`); never both."""
+    if extractor is not None and settings:
+        raise TypeError(f"give an extractor or its settings, not both ({', '.join(settings)})")
+    return extractor or Extractor.resolve(**settings)
 
 
-def _validation_summary(exc: ValidationError) -> str:
-    """Where and why validation failed, without the offending values (they are letter text)."""
-    return f"answer did not fit the schema: {describe(exc)}"
-
-
-def _describe(exc: Exception) -> tuple[str, str]:
-    cause = transient_cause(exc)
-    if cause is not None:
-        return "transient", f"endpoint kept failing: {type(cause).__name__}"
-    if isinstance(exc, IncompleteOutputException):
-        return "truncated", "model output hit max_tokens before the record was complete"
-    if isinstance(exc, TokenBudgetError):
-        return "budget", str(exc).split("\n")[0]
-    last = exc.__cause__
-    if isinstance(exc, InstructorRetryException) and exc.failed_attempts:
-        last = exc.failed_attempts[-1].exception
-    if isinstance(last, ValidationError):
-        return "validation", _validation_summary(last)
-    api = next((e for e in (exc, exc.__cause__) if isinstance(e, openai.APIStatusError)), None)
-    if api is not None:
-        return "api", f"endpoint refused the request: HTTP {api.status_code} {type(api).__name__}"
-    return "validation" if last else "api", f"{type(last or exc).__name__}: model answer unusable"
-
-
-_RETRIED = (InstructorError, openai.OpenAIError)
-
-
-def extract_result(
-    text: str | bytes | os.PathLike[str],
-    *,
-    model: str | None = None,
-    base_url: str | None = None,
-    api_key: str | None = None,
-    mode: str | None = None,
-    prompt: Prompt | str | Path | None = None,
-    strategy: str = DEFAULT_STRATEGY,
-    cache: bool | str | Path | RecordCache = True,
-    options: Options | None = None,
-) -> ExtractionResult:
-    """Extract one letter and report what it cost. See `extract` for the arguments."""
-    from imr_llm.strategies import STRATEGIES
-
-    if strategy not in STRATEGIES:
-        raise ConfigError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
-    options = options or Options()
-    job = Job(
-        text=reading.read(text, max_chars=options.max_chars),
-        endpoint=clients.resolve(model, base_url, api_key, mode),
-        prompt=as_prompt(prompt),
-        options=options,
-        cache=open_cache(cache),
-        strategy=strategy,
-    )
-    if hit := job.cached():
-        return hit
-    return job.done(STRATEGIES[strategy](job))
+def extract_result(text: str | bytes | os.PathLike[str], **settings: Any) -> ExtractionResult:
+    """Extract one letter and report what it cost. `settings` are `Extractor.resolve`'s keywords
+    (model, base_url, api_key, mode, prompt, strategy, cache, options); see `extract`."""
+    return Extractor.resolve(**settings).run(text)
 
 
 async def aextract_result(text: str | bytes | os.PathLike[str], **kwargs: Any) -> ExtractionResult:

@@ -1,4 +1,4 @@
-"""The files this library writes and reads back: owner-only, one writer at a time, one row per letter.
+"""The files this library writes: owner-only, one writer at a time, whole lines.
 
 Everything written holds medical information, so each file is created 0600 with `os.open`
 (never left to the umask) and an existing file is narrowed to 0600 before it is written.
@@ -7,22 +7,18 @@ An append-only JSONL log (`JsonlLog`) takes an exclusive `filelock` lock beside 
 extract every letter and write it twice, so the second fails at once with
 `OutputBusyError`. Each row goes out in whole lines, one `os.write` per row, so a crash
 leaves only whole lines; a torn last line from a power cut is cut off when the log is opened.
-
-Reading (`read_rows`) keeps the LAST row of each letter id — a rerun after a letter
-changed appends the newer row — and holds only ids and byte offsets in memory, so a
-file of a million rows is read in two passes rather than loaded.
+What a line holds, and reading lines back, is `imr_llm.rows`'.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
 from filelock import FileLock, Timeout
+from pydantic import BaseModel
 
 from imr_llm.errors import OutputBusyError
 
@@ -41,7 +37,7 @@ def lock_for(path: str | Path) -> FileLock:
 
 
 class JsonlLog:
-    """An append-only JSONL file, locked against other writers, one whole line per `os.write`."""
+    """An append-only JSONL file of models, locked against other writers, one whole line per `os.write`."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -77,9 +73,9 @@ class JsonlLog:
             end = start
         os.ftruncate(self._fd, 0)
 
-    def write(self, row: dict[str, Any]) -> None:
+    def write(self, row: BaseModel) -> None:
         """Append one line; after `close` (a run interrupted while letters were in flight) nothing."""
-        data = (json.dumps(row, ensure_ascii=False) + "\n").encode()
+        data = row.model_dump_json().encode() + b"\n"
         with self._lock:
             if self._fd is None:
                 return
@@ -102,35 +98,3 @@ class JsonlLog:
 
     def __exit__(self, *_: object) -> None:
         self.close()
-
-
-def _row(line: bytes) -> dict[str, Any] | None:
-    """A line's row, or None for a torn, garbled or id-less line."""
-    try:
-        row = json.loads(line)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return None
-    return row if isinstance(row, dict) and isinstance(row.get("id"), str) else None
-
-
-def read_rows(path: str | Path) -> Iterator[dict[str, Any]]:
-    """The last row of each letter id in a JSONL file, in the order those rows were written.
-
-    A missing file has none; a torn or garbled line is skipped. Memory holds one offset per id."""
-    path = Path(path)
-    if not path.is_file():
-        return
-    latest: dict[str, int] = {}
-    with path.open("rb") as fh:
-        offset = 0
-        for line in fh:
-            row = _row(line)
-            if row is not None:
-                latest.pop(row["id"], None)  # re-inserted: the dict stays in order of each id's last row
-                latest[row["id"]] = offset
-            offset += len(line)
-        for offset in latest.values():
-            fh.seek(offset)
-            row = _row(fh.readline())
-            if row is not None:  # the file changed under us: what is there now is skipped if unreadable
-                yield row

@@ -4,9 +4,10 @@
 chat request `extract` would send (prompt, tool schema, generation settings), built by
 instructor's own request preparation for the chosen mode. `submit`, `status` and
 `download` are thin calls on the endpoint's Files and Batches APIs. `collect` reads the
-output file back through the same parsing, validation and layout check as a live `whole`
-run (there is no re-ask: a disagreement with the layout is settled by the layout) and
-appends to the same JSONL rows and errors file as `imr_llm.batch`.
+output file back through the same `Extractor` and `whole` strategy as a live run, the job's
+one question answered by the downloaded answer instead of the endpoint (there is no re-ask: a
+disagreement with the layout is settled by the layout), and appends to the same JSONL rows
+and errors file as `imr_llm.batch` (`imr_llm.rows.Output`).
 
 A request's `custom_id` is `<sha256>:<letter id>`, so results are matched to the very bytes
 that were sent: a letter edited since `write_requests` is reported, not mislabeled.
@@ -14,29 +15,31 @@ that were sent: a letter edited since `write_requests` is reported, not mislabel
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import openai
+from instructor import Mode
 from instructor.core.exceptions import IncompleteOutputException
 from instructor.processing.response import handle_response_model, process_response
 from openai.types.chat import ChatCompletion
 from pydantic import BaseModel, ValidationError
 
 from imr_llm import client as clients
-from imr_llm.batch import JsonlLog, Outcome, errors_path, plan
 from imr_llm.errors import ConfigError, ExtractionError, ImrLlmError, InvalidLetterError
-from imr_llm.extract import Job, Options
+from imr_llm.extract import Extractor
 from imr_llm.files import private_file
-from imr_llm.prompts import Prompt, as_prompt
+from imr_llm.job import Job, M
+from imr_llm.options import Options
+from imr_llm.prompts import Prompt
 from imr_llm.result import Usage
+from imr_llm.rows import Outcome, Output, errors_path, plan
 from imr_llm.schema import DeterminationFields
 from imr_llm.sources import Letter, discover
-from imr_llm.strategies import whole
 
 ENDPOINT = "/v1/chat/completions"
 
@@ -45,14 +48,20 @@ def custom_id(letter: Letter) -> str:
     return f"{letter.sha256}:{letter.id}"
 
 
-def request_body(text: str, model: str, prompt: Prompt, mode: str, options: Options) -> dict[str, Any]:
+def _extractor(model: str, prompt: Prompt | str | Path | None, mode: str, options: Options) -> Extractor:
+    """The `whole` extractor whose first request the batch sends, named as OpenAI's `model`."""
+    return Extractor.resolve(model=model, base_url=clients.OPENAI_BASE_URL, mode=mode, prompt=prompt,
+                             strategy="whole", cache=False, options=options)  # fmt: skip
+
+
+def request_body(text: str, extractor: Extractor) -> dict[str, Any]:
     """The chat-completions body a live `whole` extraction sends for this letter."""
     _, body = handle_response_model(
         DeterminationFields,
-        mode=clients.MODES[mode],
-        model=model,
-        messages=prompt.messages(text),
-        **options.generation(),
+        mode=extractor.endpoint.instructor_mode,
+        model=extractor.endpoint.model,
+        messages=extractor.prompt.messages(text),
+        **extractor.options.generation(),
     )
     return body
 
@@ -69,18 +78,18 @@ def write_requests(
 ) -> tuple[int, int]:
     """Write one Batch API request per usable letter; unusable letters go to `errors`.
     Returns (requests written, letters refused)."""
-    prompt, options = as_prompt(prompt), options or Options()
+    extractor = _extractor(model, prompt, mode, options or Options())
     written = refused = 0
     errors = errors or errors_path(path)
-    with private_file(path) as fh, JsonlLog(errors) as failures:  # requests carry whole letters
+    with private_file(path) as fh, Output(None, errors) as failures:  # requests carry whole letters
         for letter in discover(inputs):
             try:
-                text = letter.read(options.max_chars)
+                text = letter.read(extractor.options.max_chars)
             except (ImrLlmError, OSError) as exc:
-                failures.write(Outcome(letter, error=exc).row())
+                failures.write(Outcome(letter, error=exc))
                 refused += 1
                 continue
-            body = request_body(text, model, prompt, mode, options)
+            body = request_body(text, extractor)
             line = {"custom_id": custom_id(letter), "method": "POST", "url": ENDPOINT, "body": body}
             fh.write(json.dumps(line, ensure_ascii=False) + "\n")
             written += 1
@@ -88,7 +97,7 @@ def write_requests(
 
 
 def _client(base_url: str | None, api_key: str | None) -> openai.OpenAI:
-    api_key = api_key or os.environ.get("OPENAI_API_KEY")
+    api_key = clients.openai_key(api_key)
     if not (api_key or base_url):
         raise ConfigError("the Batch API needs OPENAI_API_KEY (or base_url= for a compatible server)")
     return openai.OpenAI(base_url=base_url, api_key=api_key or "not-needed")
@@ -121,41 +130,46 @@ def download(batch_id: str, path: str | Path, *, base_url: str | None = None, ap
     return sum(1 for line in text.splitlines() if line.strip())
 
 
-@dataclass
-class _Answered(Job):
-    """A `whole` job whose one model answer came from a batch output file."""
+@dataclass(frozen=True)
+class _Downloaded:
+    """Answers a job's one question with what the Batch API answered (an `Asker`)."""
 
-    answer: BaseModel | None = None
+    answer: BaseModel
+    usage: Usage
 
-    def ask(self, response_model: type[Any], messages: list[dict[str, Any]]) -> Any:
-        return self.answer
+    def __call__(self, job: Job, response_model: type[M], messages: list[dict[str, Any]]) -> M:
+        job.calls += 1
+        job.usage += self.usage
+        return cast(M, self.answer)
 
 
-def _outcome(letter: Letter, response: dict[str, Any], prompt: Prompt, mode: str) -> Outcome:
-    """One output line's response, parsed and checked as a live `whole` answer would be."""
+def _answer(response: dict[str, Any], mode: Mode) -> tuple[ChatCompletion, _Downloaded]:
+    """One output line's completion and its parsed answer, or the `ExtractionError` a live call would raise."""
     body = response.get("body") or {}
     usage = Usage.model_validate(body.get("usage") or {})
+    if response.get("status_code") != 200 or not body.get("choices"):
+        message = (body.get("error") or {}).get("message", "no completion")
+        raise ExtractionError(f"batch request failed: HTTP {response.get('status_code')}: {message}",
+                              kind="api", attempts=1, usage=usage)  # fmt: skip
+    completion = ChatCompletion.model_validate(body)
     try:
-        if response.get("status_code") != 200 or not body.get("choices"):
-            message = (body.get("error") or {}).get("message", "no completion")
-            raise ExtractionError(f"batch request failed: HTTP {response.get('status_code')}: {message}",
-                                  kind="api", attempts=1, usage=usage)  # fmt: skip
-        completion = ChatCompletion.model_validate(body)
-        try:
-            answer = process_response(
-                completion, response_model=DeterminationFields, stream=False, mode=clients.MODES[mode]
-            )
-        except IncompleteOutputException as exc:
-            raise ExtractionError("model output hit max_tokens", kind="truncated", attempts=1, usage=usage) from exc
-        except (ValidationError, ValueError, json.JSONDecodeError) as exc:
-            reason = type(exc).__name__
-            raise ExtractionError(f"answer did not fit the schema ({reason})", kind="validation",
-                                  attempts=1, usage=usage) from exc  # fmt: skip
-        endpoint = clients.Endpoint(model=completion.model, mode=mode, base_url=clients.OPENAI_BASE_URL)
-        job = _Answered(text=letter.read(), endpoint=endpoint, prompt=prompt,
-                        options=Options(max_checks=0), cache=None, strategy="whole", answer=answer)  # fmt: skip
-        job.calls, job.usage = 1, usage
-        return Outcome(letter, result=job.done(whole(job)))
+        answer = process_response(completion, response_model=DeterminationFields, stream=False, mode=mode)
+    except IncompleteOutputException as exc:
+        raise ExtractionError("model output hit max_tokens", kind="truncated", attempts=1, usage=usage) from exc
+    except (ValidationError, ValueError, json.JSONDecodeError) as exc:
+        reason = type(exc).__name__
+        raise ExtractionError(f"answer did not fit the schema ({reason})", kind="validation",
+                              attempts=1, usage=usage) from exc  # fmt: skip
+    return completion, _Downloaded(answer, usage)
+
+
+def _outcome(letter: Letter, response: dict[str, Any], extractor: Extractor) -> Outcome:
+    """One output line's response, parsed and checked as a live `whole` answer would be."""
+    try:
+        completion, asker = _answer(response, extractor.endpoint.instructor_mode)
+        answered_by = dataclasses.replace(extractor.endpoint, model=completion.model)
+        result = dataclasses.replace(extractor, endpoint=answered_by).run(letter.path, asker=asker)
+        return Outcome(letter, result=result)
     except (ImrLlmError, OSError) as exc:
         return Outcome(letter, error=exc)
 
@@ -180,11 +194,10 @@ def collect(
 ) -> Collected:
     """Read a batch output file back into `out` (and `errors`), matching lines to the letters
     under `inputs`; letters already in `out` are passed over, so collecting twice is harmless."""
-    prompt = as_prompt(prompt)
-    errors = errors or errors_path(out)
+    extractor = _extractor("batch", prompt, mode, Options(max_checks=0))  # each answer names its model
     letters = {letter.id: letter for letter in plan(discover(inputs), out, None, False).todo}
     done = Collected([], [])
-    with JsonlLog(out) as good, JsonlLog(errors) as bad:
+    with Output(out, errors) as output:
         for line in Path(results).read_text(encoding="utf-8").splitlines():
             if not line.strip():
                 continue
@@ -199,7 +212,6 @@ def collect(
                 outcome = Outcome(letter, error=changed)
             else:
                 response = row.get("response") or {"body": {"error": row.get("error")}}
-                outcome = _outcome(letter, response, prompt, mode)
-            (good if outcome.ok else bad).write(outcome.row())
-            done.outcomes.append(outcome)
+                outcome = _outcome(letter, response, extractor)
+            done.outcomes.append(output.write(outcome))
     return done

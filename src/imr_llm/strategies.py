@@ -36,7 +36,7 @@ from imr_llm.paths import FieldPath
 from imr_llm.schema import Determination, DeterminationFields, Evidence, Item, LetterFacts, Treatment
 
 if TYPE_CHECKING:
-    from imr_llm.extract import Job
+    from imr_llm.job import Job
 
 GROUNDED = 90
 """rapidfuzz partial_ratio at or above which a model's phrase counts as found in its block."""

@@ -1,23 +1,22 @@
 """Run an evaluation: extract every letter (through the cache), score it, describe the run.
 
-Each letter is given to `extract_result` as its file, so it is read exactly as `extract` reads it."""
+One `Extractor` is resolved for the run (a bad prompt, strategy or endpoint fails before any
+letter), and each letter is given to it as its file, so it is read exactly as `extract` reads it.
+The result is a typed `Report` (`imr_llm.evals.report`)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from imr_llm import client as clients
 from imr_llm.errors import ImrLlmError
 from imr_llm.evals.dataset import Case, load
-from imr_llm.evals.report import Report
+from imr_llm.evals.report import LetterRun, Meta, Report
 from imr_llm.evals.score import LetterScore, score_letter, summarise
-from imr_llm.extract import DEFAULT_STRATEGY, Options, extract_result, model_name
-from imr_llm.prompts import Prompt, as_prompt
+from imr_llm.extract import Extractor, one_extractor
 from imr_llm.result import ExtractionResult
 from imr_llm.schema import SCHEMA_VERSION
 
@@ -25,79 +24,59 @@ from imr_llm.schema import SCHEMA_VERSION
 def evaluate(
     cases: list[Case],
     *,
-    model: str | None = None,
-    base_url: str | None = None,
-    mode: str | None = None,
-    prompt: Prompt | str | Path | None = None,
-    strategy: str = DEFAULT_STRATEGY,
-    cache: bool | str | Path = True,
-    options: Options | None = None,
-    on_letter: Callable[[dict[str, Any]], None] | None = None,
+    extractor: Extractor | None = None,
+    on_letter: Callable[[LetterRun], None] | None = None,
     on_record: Callable[[Case, ExtractionResult], None] | None = None,
+    **settings: Any,
 ) -> Report:
     """Extract and score each case; a failed extraction scores as misses and is listed.
 
-    `on_letter` is called with each letter's run summary as it finishes (progress for long runs);
-    `on_record` with each case and its extraction (e.g. to write review pages of `result.text`).
+    Give an `extractor`, or the keyword arguments of `Extractor.resolve` (model, base_url, mode,
+    prompt, strategy, cache, options). `on_letter` is called with each letter's `LetterRun` as it
+    finishes (progress for long runs); `on_record` with each case and its extraction (e.g. to
+    write review pages of `result.text`).
     """
-    prompt = as_prompt(prompt)
-    endpoint = clients.resolve(model, base_url, None, mode)
-    letters: list[LetterScore] = []
-    runs: list[dict[str, Any]] = []
+    extractor = one_extractor(extractor, settings)
+    scores: list[LetterScore] = []
+    runs: list[LetterRun] = []
     started = time.perf_counter()
     for case in cases:
         try:
-            result = extract_result(
-                case.path,
-                model=model,
-                base_url=base_url,
-                mode=mode,
-                prompt=prompt,
-                strategy=strategy,
-                cache=cache,
-                options=options,
-            )
+            result = extractor.run(case.path)
         except ImrLlmError as exc:
-            letters.append(score_letter(case.name, None, case.gold, error=f"{type(exc).__name__}: {exc}"))
-            runs.append({"letter": case.name, "ok": False, "error": letters[-1].error})
-            if on_letter:
-                on_letter(runs[-1])
-            continue
-        letters.append(score_letter(case.name, result.determination, case.gold))
-        if on_record:
-            on_record(case, result)
-        runs.append({
-            "letter": case.name,
-            "ok": True,
-            "tokens": result.usage.total_tokens,
-            "calls": result.attempts,
-            "seconds": result.latency_s,
-            "cache_hit": result.cache_hit,
-        })  # fmt: skip
+            scores.append(score_letter(case.name, None, case.gold, error=f"{type(exc).__name__}: {exc}"))
+            runs.append(LetterRun(letter=case.name, ok=False, error=scores[-1].error, score=scores[-1].score))
+        else:
+            scores.append(score_letter(case.name, result.determination, case.gold))
+            if on_record:
+                on_record(case, result)
+            runs.append(LetterRun(letter=case.name, ok=True, tokens=result.usage.total_tokens,
+                                  calls=result.attempts, seconds=result.latency_s, cache_hit=result.cache_hit,
+                                  score=scores[-1].score))  # fmt: skip
         if on_letter:
             on_letter(runs[-1])
-    summary = summarise(letters)
-    done = [r for r in runs if r["ok"]]
-    return Report({
-        "meta": {
-            "model": model_name(endpoint, strategy),
-            "strategy": strategy,
-            "mode": endpoint.mode,
-            "prompt": prompt.name,
-            "prompt_sha256": prompt.digest,
-            "schema_version": SCHEMA_VERSION,
-            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "letters": len(cases),
-            "failed": len(runs) - len(done),
-            "cache_hits": sum(r["cache_hit"] for r in done),
-            "tokens": sum(r["tokens"] for r in done),
-            "seconds": round(time.perf_counter() - started, 2),
-            "tokens_per_letter": round(sum(r["tokens"] for r in done) / len(done), 1) if done else None,
-            "seconds_per_letter": round(sum(r["seconds"] for r in done) / len(done), 2) if done else None,
-        },
-        "summary": asdict(summary),
-        "letters": [{**run, "score": letter.score} for run, letter in zip(runs, letters, strict=True)],
-    })  # fmt: skip
+    return Report(meta=_meta(extractor, runs, time.perf_counter() - started), summary=summarise(scores), letters=runs)
+
+
+def _meta(extractor: Extractor, runs: list[LetterRun], seconds: float) -> Meta:
+    done = [r for r in runs if r.ok]
+    tokens = sum(r.tokens or 0 for r in done)
+    return Meta(
+        model=extractor.model,
+        strategy=extractor.strategy,
+        mode=extractor.endpoint.mode,
+        prompt=extractor.prompt.name,
+        prompt_sha256=extractor.prompt.digest,
+        schema_version=SCHEMA_VERSION,
+        date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        letters=len(runs),
+        failed=len(runs) - len(done),
+        cache_hits=sum(bool(r.cache_hit) for r in done),
+        tokens=tokens,
+        seconds=round(seconds, 2),
+        tokens_per_letter=round(tokens / len(done), 1) if done else None,
+        seconds_per_letter=round(sum(r.seconds or 0.0 for r in done) / len(done), 2) if done else None,
+    )
 
 
 def evaluate_folders(samples: Path | str, gold: Path | str | Sequence[Path | str], **kwargs: Any) -> Report:

@@ -1,0 +1,38 @@
+"""Generation and retry settings for one extraction: what every strategy and model call reads.
+
+Kept apart from `imr_llm.extract` so the per-letter `Job` (and the strategies that read
+`job.options`) can import it without importing the extractor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from imr_llm.reading import MAX_CHARS
+from imr_llm.retry import RetryPolicy
+
+
+@dataclass(frozen=True)
+class Options:
+    """Generation and retry settings. Those in `generation()` are part of the cache key.
+
+    `max_reasks`: re-asks when an answer fails validation; `max_checks`: re-asks when a
+    `whole` answer disagrees with the letter's layout (item count, decisions, pages).
+    """
+
+    temperature: float = 0.0
+    max_tokens: int = 4096
+    seed: int | None = 0
+    max_reasks: int = 1
+    max_checks: int = 1
+    token_budget: int | None = 40_000
+    timeout: float = 900.0
+    max_chars: int = MAX_CHARS
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+    def generation(self) -> dict[str, Any]:
+        params: dict[str, Any] = {"temperature": self.temperature, "max_tokens": self.max_tokens}
+        if self.seed is not None:
+            params["seed"] = self.seed
+        return params
