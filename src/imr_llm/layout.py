@@ -169,12 +169,17 @@ class Layout:
     """Text in the items section that belongs to no item part (nothing is dropped silently)."""
 
 
+_IMR = re.compile(r"\bIndependent\s+Medical\s+Review\b|\bIMR\b|\bMAXIMUS\b", re.I)
+_NECESSITY = re.compile(r"\bmedically\s+necessary\b", re.I)
+
+
 def states_decision(text: str) -> bool:
-    """Whether `text` states an IMR decision in a layout this module knows ("Upheld"/"Overturned",
-    or a 2013 letter's "Final Determination: UPHOLD" / "has determined the request for …")."""
-    return bool(
-        re.search(r"\b(?:upheld|overturned)\b", text, re.I) or _FINAL_2013.search(text) or _DETERMINED.search(text)
-    )
+    """Whether `text` reads as an IMR decision: in a layout this module knows ("Upheld"/"Overturned",
+    a 2013 letter's "Final Determination: UPHOLD" / "has determined the request for …"), or in words
+    of its own — an Independent Medical Review finding a request (not) medically necessary ("the
+    denial is reversed", "the decision is left in place", a table of findings), which the model reads."""
+    known = re.search(r"\b(?:upheld|overturned)\b", text, re.I) or _FINAL_2013.search(text) or _DETERMINED.search(text)
+    return bool(known or (_IMR.search(text) and _NECESSITY.search(text)))
 
 
 @dataclass(frozen=True)

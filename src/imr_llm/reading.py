@@ -127,7 +127,7 @@ def _checked(text: str, max_chars: int, *, pdf: bool) -> str:
         raise _too_long(len(text), max_chars)
     if not states_decision(text):
         raise InvalidLetterError(
-            'no decision anywhere in the text (Upheld/Overturned, or a 2013 letter\'s "Final Determination" '
-            'and "has determined the request for …"): not an IMR determination letter'
+            'no decision anywhere in the text (Upheld/Overturned, a 2013 letter\'s "Final Determination", or an '
+            "Independent Medical Review finding a request medically necessary or not): not an IMR determination letter"
         )
     return text
