@@ -104,34 +104,24 @@ def whole_answer_with_a_bad_date(request: dict):
     return completion(json.dumps(record))
 
 
-def letter_facts_with_a_bad_date(request: dict):
-    facts = {k: v for k, v in gold(NAME).items() if k in ("reviewer", "patient", "ur_decision_date")}
-    facts["patient"]["date_of_injury"] = ZQX
-    return completion(json.dumps(facts), tool="LetterFacts")
+def date_question_with_a_bad_date(request: dict):
+    return completion(json.dumps({"date_of_injury": ZQX}), tool="PatientDateOfInjury")
 
 
 def no_date_of_injury() -> str:
-    """Letter NAME with its date of injury unstated, so `per_item` asks the model for it."""
-    return sample(NAME).replace("with a 6/7/12 date of injury", "with an injury at work")
+    """Letter NAME with its date of injury in a sentence no rule reads, so `per_item` asks the model."""
+    return sample(NAME).replace(
+        "with a 6/7/12 date of injury", "with an injury, reported to her employer in writing, that occurred 6/7/12"
+    )
 
 
-@pytest.mark.parametrize(
-    ("strategy", "text", "reply"),
-    [
-        ("whole", sample(NAME), whole_answer_with_a_bad_date),
-        ("per_item", no_date_of_injury(), letter_facts_with_a_bad_date),
-    ],
-    ids=["whole", "per_item"],
-)
-def test_a_model_that_keeps_answering_an_impossible_date_is_a_typed_failure_that_never_quotes_it(
-    fake, strategy, text, reply
-):
+def test_a_model_that_keeps_answering_an_impossible_date_is_a_typed_failure_that_never_quotes_it(fake):
     """The model is re-asked with the rule it broke; if it still answers an impossible value the
     letter fails as `ExtractionError(kind="validation")` (a model's values are not rules' data:
     nothing in the letter vouches for the rest of that answer either)."""
-    fake.queue(reply)
+    fake.queue(whole_answer_with_a_bad_date)
     with pytest.raises(ExtractionError) as info:
-        extract_result(text, model="m", base_url=fake.base_url, strategy=strategy, cache=False,
+        extract_result(sample(NAME), model="m", base_url=fake.base_url, strategy="whole", cache=False,
                        options=Options(retry=FAST, timeout=5))  # fmt: skip
     assert info.value.kind == "validation" and "patient.date_of_injury" in str(info.value)
     assert "not a recognisable date" in str(info.value)
@@ -139,24 +129,34 @@ def test_a_model_that_keeps_answering_an_impossible_date_is_a_typed_failure_that
     assert "Zqx" not in str(info.value) and "Smarch" not in str(info.value)
 
 
-@pytest.mark.parametrize("strategy", ["whole", "per_item"])
-def test_in_a_cli_batch_the_model_s_impossible_date_reaches_neither_stderr_nor_the_errors_file(
-    fake, tmp_path, strategy
-):
+def test_a_gap_question_answered_impossibly_rejects_its_field_not_the_letter(fake):
+    """A `per_item` gap question asks for one field: when no answer fits it, that field is left
+    empty and listed in `rejected` (with a reason that quotes nothing), and the letter is kept."""
+    fake.queue(date_question_with_a_bad_date)
+    run = extract_result(no_date_of_injury(), model="m", base_url=fake.base_url, strategy="per_item",
+                         cache=False, options=Options(retry=FAST, timeout=5))  # fmt: skip
+    record = run.determination
+    assert len(fake.requests) == 2, "asked, then re-asked once with the reason"
+    assert record.patient.date_of_injury is None and record.rejected == ["patient.date_of_injury"]
+    assert record.needs_review == ["patient.date_of_injury: no answer the model gave fits the field; left empty"]
+    assert "Zqx" not in record.model_dump_json() and "Smarch" not in record.model_dump_json()
+    assert [i.decision.value for i in record.items] == ["overturned", "upheld", "upheld"]
+
+
+def test_in_a_cli_batch_the_model_s_impossible_date_reaches_neither_stderr_nor_the_errors_file(fake, tmp_path):
     folder = tmp_path / "letters"
     folder.mkdir()
     (folder / "bad.txt").write_text(no_date_of_injury())
     (folder / "other.txt").write_text(sample("001_63c5b1a966744848"))
-    bad = whole_answer_with_a_bad_date if strategy == "whole" else letter_facts_with_a_bad_date
 
     def script(request: dict):
-        if "an injury at work" in request["messages"][1]["content"]:
-            return bad(request)
+        if "reported to her employer in writing" in request["messages"][1]["content"]:
+            return whole_answer_with_a_bad_date(request)
         return completion(json.dumps(gold("001_63c5b1a966744848")))
 
     fake.queue(script)
     out = tmp_path / "r.jsonl"
-    model = ["--model", "m", "--base-url", fake.base_url, "--strategy", strategy]
+    model = ["--model", "m", "--base-url", fake.base_url, "--strategy", "whole"]
     done = cli(str(folder), "--out", str(out), *model, "--no-cache")
     assert done.returncode == 1, "a failed letter: exit 1"
     [error] = map(json.loads, (tmp_path / "r.errors.jsonl").read_text().splitlines())

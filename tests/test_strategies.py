@@ -70,12 +70,13 @@ def test_per_item_keeps_only_grounded_model_values(fake):
     start = text.index("The diagnoses are")
     end = text.index("depression.") + len("depression.")
     text = text[:start] + "He was diagnosed with cervical strain." + text[end:]  # a phrasing no rule reads
-    facts = {k: v for k, v in gold("001_63c5b1a966744848").items() if k in ("reviewer", "patient", "ur_decision_date")}
-    facts["patient"]["diagnoses"] = ["cervical strain", "broken leg"]
-    fake.queue(completion(json.dumps(facts), tool="LetterFacts"))
+    fake.queue(completion(json.dumps({"diagnoses": ["cervical strain", "broken leg"]}), tool="PatientDiagnoses"))
     record = run(fake, text, "per_item").determination
-    assert "<letter>" in fake.requests[0]["messages"][1]["content"]
-    assert "Decision rationale" not in fake.requests[0]["messages"][1]["content"], "credentials and summary only"
+    [asked] = fake.requests
+    shown = asked["messages"][1]["content"]
+    assert "<letter>\nHe was diagnosed with cervical strain.\n</letter>" in shown, "only the sentence that states it"
+    [tool] = asked["tools"]
+    assert list(tool["function"]["parameters"]["properties"]) == ["diagnoses"], "one field asked, one schema"
     assert record.patient.diagnoses == ["cervical strain"]
     assert record.ungrounded == []
 

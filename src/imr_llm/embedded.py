@@ -191,6 +191,7 @@ class EmbeddedServer:
             "--n_ctx", str(self.n_ctx),
             "--n_threads", threads,
             "--n_threads_batch", threads,
+            "--cache", "true",  # keep evaluated prompt prefixes: the system text and a tool schema are shared
         ]  # fmt: skip
 
     def _start(self) -> None:

@@ -66,6 +66,7 @@ PIPELINE = (
     "fields",
     "paths",
     "strategies",
+    "questions",
     "job",
 )
 """The modules that turn a letter into a record: a change to any of them changes what is cached."""

@@ -49,7 +49,7 @@ LETTER: tuple[Field, ...] = (
     _row("reviewer.specialties", as_set, "read", r"certif|specialt"),
     _row("reviewer.subspecialties", as_set, "read"),
     _row("reviewer.licensed_states", as_set, "read", r"licens"),
-    _row("patient.age", exact, "read", r"year|age"),
+    _row("patient.age", exact, "read", r"\b\d{1,3}\s*-?\s*(?:years?|yrs?)\b|\bage[ds]?\s*:?\s*\d|\b\d{1,3}\s*y/?o\b"),
     _row("patient.sex", exact, "read", r"\b(?:fe)?male\b|\bman\b|\bwoman\b"),
     _row("patient.date_of_injury", exact, "date", r"injur"),
     _row(

@@ -6,9 +6,10 @@
   layout. A letter that tells the model to change its answers cannot change a decision.
 - `per_item`: the layout splits the letter; verbatim fields (request, decision, guideline
   lines, rationale) and everything a rule can read (counts, pages, dates, states) come from
-  it. The model is asked only for what the rules left open — letter-level fields from the
-  credentials and summary, each item's treatment from its own heading — with short contexts
-  and small outputs, and each answer is kept only if it is grounded in that block. A letter
+  it. The model is asked only for what the rules left open, one field a question
+  (`imr_llm.questions`) — a letter-level field from the sentences of the credentials and summary
+  that state it, an item's treatment name or category from its own heading — and each answer is
+  kept only if it is grounded in what it was shown. A letter
   whose layout shows no items, or does not add up (`imr_llm.consistency`), goes to `whole`.
 - `rules`: the layout and rules alone, no model: the floor, and the fields a model must beat.
 
@@ -28,12 +29,12 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 from rapidfuzz import fuzz
 
-from imr_llm import consistency, fields, normalize, rules, salvage
+from imr_llm import consistency, fields, normalize, questions, rules, salvage
 from imr_llm.errors import ExtractionError
 from imr_llm.fields import GUIDELINE_LINES, ITEMS, Field
 from imr_llm.layout import ItemLayout, Layout, Span
 from imr_llm.paths import FieldPath
-from imr_llm.schema import Determination, DeterminationFields, Evidence, Item, LetterFacts, Treatment
+from imr_llm.schema import Determination, DeterminationFields, Evidence, Item, Treatment
 
 if TYPE_CHECKING:
     from imr_llm.job import Job
@@ -257,20 +258,33 @@ def _gaps(target: BaseModel, table: Iterable[Field], block: str) -> list[Field]:
     ]
 
 
-def _fill(target: BaseModel, answer: BaseModel, gaps: list[Field], block: str) -> list[FieldPath]:
-    """Copy the model's value into each gap where it is grounded in `block`; returns their paths."""
-    filled = []
-    for f in gaps:
-        value = f.path.get(answer)
-        if isinstance(value, list):
-            value = [v for v in value if grounded(v, block)]
-        elif f.origin != "choice" and not grounded(value, block):  # a choice is not a quote
-            continue
-        if value in (None, []):
-            continue
-        f.path.set(target, value)
-        filled.append(f.path)
-    return filled
+def _fill(target: BaseModel, field: Field, value: Any, block: str) -> bool:
+    """Put the model's `value` for `field` into `target` if it is grounded in `block` (a list keeps
+    its grounded entries; a choice is not a quote); whether anything was filled."""
+    if isinstance(value, list):
+        value = [v for v in value if grounded(v, block)]
+    elif field.origin != "choice" and not grounded(value, block):
+        return False
+    if value in (None, []):
+        return False
+    field.path.set(target, value)
+    return True
+
+
+def _gap_answer(
+    job: Job, record: Determination, path: FieldPath, root: type[BaseModel], field: Field, shown: str, part: str
+) -> Any:
+    """The model's answer to one gap question; when none fits the field within the re-ask bounds
+    (asked for a state where the letter names a profession), the gap stays empty and is listed in
+    `rejected` with the reason in `needs_review`, and the letter goes on. Other failures fail it."""
+    try:
+        return questions.ask(job, root, field, shown, part)
+    except ExtractionError as exc:
+        if exc.kind != "validation":
+            raise
+    record.rejected.append(str(path))
+    record.needs_review.append(f"{path}: no answer the model gave fits the field; left empty")
+    return None
 
 
 TREATMENT = FieldPath.parse("treatment")
@@ -289,19 +303,21 @@ def per_item(job: Job) -> Determination:
     filled: list[FieldPath] = []
     parts = [layout.sections.get(k) for k in ("credentials", "summary")]
     block = "\n\n".join(text[p.start : p.end] for p in parts if p) or text
-    letter_gaps = _gaps(record, fields.LETTER, block)
-    if letter_gaps:
-        facts = job.ask(LetterFacts, job.prompt.messages(block, part="letter"))
-        filled += _fill(record, facts, letter_gaps, block)
+    for f in _gaps(record, fields.LETTER, block):
+        shown = questions.stating(block, f)
+        if shown and _fill(record, f, _gap_answer(job, record, f.path, Determination, f, shown, "letter"), shown):
+            filled.append(f.path)
     for i, (item, found) in enumerate(zip(record.items, layout.items, strict=True)):
-        gaps = _gaps(item.treatment, TREATMENT_GAPS, found.heading.value)
-        if gaps:
-            block = text[found.heading.start : found.end]
-            answer = job.ask(Treatment, job.prompt.messages(block, part="item"))
-            paths = _fill(item.treatment, answer, gaps, found.heading.value)
-            if paths:  # validated again, so the generic name follows a filled-in name or category
-                item.treatment = Treatment.model_validate(dict(item.treatment))
-            filled += [ITEMS / i / TREATMENT / p for p in paths]
+        heading = text[found.heading.start : found.heading.end]
+        at = ITEMS / i / TREATMENT
+        paths = [
+            f.path
+            for f in _gaps(item.treatment, TREATMENT_GAPS, heading)
+            if _fill(item.treatment, f, _gap_answer(job, record, at / f.path, Treatment, f, heading, "item"), heading)
+        ]
+        if paths:  # validated again, so the generic name follows a filled-in name or category
+            item.treatment = Treatment.model_validate(dict(item.treatment))
+        filled += [at / p for p in paths]
     return _evidence(record, layout, _layout_spans(layout), filled)
 
 
