@@ -2,6 +2,7 @@
 
 import logging
 
+from imr_llm.analysis import report
 from imr_llm.batch import Outcome, aextract_many, extract_many
 from imr_llm.errors import (
     ConfigError,
@@ -42,5 +43,6 @@ __all__ = [
     "extract",
     "extract_many",
     "extract_result",
+    "report",
     "to_dataframe",
 ]
