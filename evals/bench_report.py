@@ -43,7 +43,8 @@ def templates() -> list[dict[str, Any]]:
 
 
 def generate(items: int, seed: int = 0) -> Iterator[dict[str, Any]]:
-    """Batch rows holding at least `items` items in all: records, with failures (`ok: false`) among them."""
+    """Batch rows holding at least `items` items in all: records, with failures (`ok: false`) among them.
+    Ids are `gen<seed>-<n>`, so files generated with different seeds hold different letters."""
     from imr_llm.drugs import drug_class
 
     rng = random.Random(seed)
@@ -52,7 +53,7 @@ def generate(items: int, seed: int = 0) -> Iterator[dict[str, Any]]:
     while made < items:
         n += 1
         if rng.random() < 0.01:
-            yield {"id": f"gen-{n:08d}", "ok": False, "error": {"type": "ExtractionError", "kind": "validation"}}
+            yield {"id": f"gen{seed}-{n:08d}", "ok": False, "error": {"type": "ExtractionError", "kind": "validation"}}
             continue
         record = json.loads(json.dumps(rng.choice(pool)))
         record["ur_decision_date"] = f"{rng.randint(2013, 2023)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
@@ -62,14 +63,14 @@ def generate(items: int, seed: int = 0) -> Iterator[dict[str, Any]]:
             item["decision"] = "overturned" if rng.random() < 0.12 else "upheld"
             treatment = item["treatment"]
             if treatment["category"] == "medication":
-                treatment["generic_name"] = rng.choice(GENERICS)
+                treatment["name"] = treatment["generic_name"] = rng.choice(GENERICS)  # the name decides the generic
                 found = drug_class(treatment["generic_name"])
                 treatment["drug_class"] = found.value if found else None
             pages = item["reviewer_guideline"]["pages"]
             if pages:
                 item["reviewer_guideline"]["pages"] = sorted({p + rng.choice((0, 0, 1, 2)) for p in pages})
         made += len(record["items"])
-        yield {"id": f"gen-{n:08d}", "sha256": f"{n:064x}", "ok": True, "determination": record}
+        yield {"id": f"gen{seed}-{n:08d}", "sha256": f"{n:064x}", "ok": True, "determination": record}
 
 
 def write_results(path: Path, items: int, seed: int = 0) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from pathlib import Path
 
 from imr_llm.analysis.tables import YEAR_COLUMNS, Quality, Row, Table, YearRow, percent
 from imr_llm.review import CSP
@@ -123,7 +124,7 @@ def render(tables: Sequence[Table], years: Sequence[YearRow], quality: Quality, 
     low, high = overall.interval
     summary = (f"{quality.letters_counted} letter(s), {overall.items} item(s); overturned {overall.overturned} "
                f"({percent(overall.rate)}%, 95% interval {percent(low)}-{percent(high)}%). "
-               f"Files: {', '.join(quality.files)}")  # fmt: skip
+               f"Files: {', '.join(Path(f).name for f in quality.files)}")  # fmt: skip
     sections = "".join(_section(t) for t in tables)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="{CSP}">
