@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from tqdm import tqdm
+
 from imr_llm.analysis import csvs, page, source
 from imr_llm.analysis.tables import Quality, Row, Table, YearRow
 from imr_llm.analysis.tally import Tally
@@ -67,27 +69,16 @@ def report(
     Raises FileNotFoundError for a results file that does not exist."""
     paths = [results] if isinstance(results, str | Path) else list(results)
     files = source.input_files(paths)
-    found = source.scan(files)
-    tally = Tally(exclude_needs_review=exclude_needs_review)
-    q = tally.quality
-    q.files, q.rows_read, q.rows_superseded, q.unreadable_lines = (
-        [str(f) for f in files],
-        found.rows,
-        found.superseded,
-        found.unreadable,
-    )
-    bar = _bar(len(found.where)) if progress else None
-    for row in source.latest_rows(files, found, bar.update if bar is not None else None):
-        tally.add(source.letter(row))
-    if bar is not None:
-        bar.close()
+    size = sum(f.stat().st_size for f in files)
+    with tqdm(total=size, unit="B", unit_scale=True, desc="scan", disable=not progress, dynamic_ncols=True) as bar:
+        found = source.scan(files, bar.update)
+    quality = Quality(files=[str(f) for f in files], rows_read=found.rows, rows_superseded=found.superseded,
+                      unreadable_lines=found.unreadable)  # fmt: skip
+    tally = Tally(exclude_needs_review=exclude_needs_review, quality=quality)
+    with tqdm(total=len(found.where), unit="letter", desc="report", disable=not progress, dynamic_ncols=True) as bar:
+        for row in source.latest_rows(files, found, bar.update):
+            tally.add(source.letter(row))
     result = Report(tally.tables(), tally.year_rows(), tally.quality)
     if out is not None:
         result.write(out, csv_dir)
     return result
-
-
-def _bar(total: int):
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="letter", desc="report", dynamic_ncols=True)

@@ -72,8 +72,9 @@ def _row(line: bytes) -> dict[str, Any] | None:
     return row if isinstance(row, dict) and isinstance(row.get("id"), str) else None
 
 
-def scan(files: list[Path]) -> Scan:
-    """First pass: the row that counts for each letter id (see the module docstring)."""
+def scan(files: list[Path], progress: Callable[[int], object] | None = None) -> Scan:
+    """First pass: the row that counts for each letter id (see the module docstring); `progress`
+    is told the bytes read, line by line."""
     found = Scan(where={})
     for index, path in enumerate(files):
         with path.open("rb") as fh:
@@ -92,10 +93,14 @@ def scan(files: list[Path]) -> Scan:
                     else:
                         found.superseded += 1  # a failure after a success: the success counts
                 offset += len(line)
+                if progress is not None:
+                    progress(len(line))
     return found
 
 
-def latest_rows(files: list[Path], found: Scan, progress: Callable[[], None] | None = None) -> Iterator[dict[str, Any]]:
+def latest_rows(
+    files: list[Path], found: Scan, progress: Callable[[], object] | None = None
+) -> Iterator[dict[str, Any]]:
     """Second pass: the counting row of each letter, file by file in file order (one seek per row)."""
     for index, path in enumerate(files):
         offsets = sorted(offset for i, offset, _ in found.where.values() if i == index)
