@@ -88,17 +88,20 @@ request is not medically necessary and appropriate.
 """
 
 
-def _citation(mtus_based=False, sources=(), document=None, topic=None, pages=()):
+def _citation(mtus_based=False, sources=(), document=None, topic=None, pages=(), guideline=None):
     return {
         "mtus_based": mtus_based,
         "sources": list(sources),
         "document": document,
         "topic": topic,
         "pages": list(pages),
+        "guideline": guideline,
     }
 
 
-def _treatment(category, name, generic=None, strength=None, quantity=None, visits=None, region=None, timing=None):
+def _treatment(
+    category, name, generic=None, strength=None, quantity=None, visits=None, region=None, timing=None, drug_class=None
+):
     return {
         "category": category,
         "name": name,
@@ -109,6 +112,7 @@ def _treatment(category, name, generic=None, strength=None, quantity=None, visit
         "visits": visits,
         "body_region": region,
         "timing": timing,
+        "drug_class": drug_class,
     }
 
 
@@ -129,8 +133,18 @@ EXPECTED = {
         {
             "request": "Retrospective request for Lidoderm 5% patches #30 (DOS 5/14/14)",
             "decision": "upheld",
-            "treatment": _treatment("medication", "Lidoderm", "lidocaine", "5%", 30, timing="retrospective"),
-            "claims_administrator_guideline": _citation(True, ["MTUS"], CHRONIC_PAIN, "Lidoderm", [56, 57]),
+            "treatment": _treatment(
+                "medication",
+                "Lidoderm",
+                "lidocaine",
+                "5%",
+                30,
+                timing="retrospective",
+                drug_class="topical analgesic or compound",
+            ),
+            "claims_administrator_guideline": _citation(
+                True, ["MTUS"], CHRONIC_PAIN, "Lidoderm", [56, 57], "MTUS Chronic Pain Medical Treatment Guidelines"
+            ),
             "reviewer_guideline": _citation(),
             "rationale": "Topical lidocaine is indicated for localized peripheral pain after a trial of first-line "
             "therapy. There is no evidence of a failed trial of first-line agents. The request is not medically "
@@ -139,10 +153,17 @@ EXPECTED = {
         {
             "request": "1 prescription of Omeprazole 20mg #60 between 5/29/2014 and 7/13/2014",
             "decision": "overturned",
-            "treatment": _treatment("medication", "Omeprazole", "omeprazole", "20 mg", 60),
+            "treatment": _treatment(
+                "medication", "Omeprazole", "omeprazole", "20 mg", 60, drug_class="proton-pump inhibitor"
+            ),
             "claims_administrator_guideline": _citation(),
             "reviewer_guideline": _citation(
-                True, ["MTUS"], CHRONIC_PAIN, "NSAIDs, GI symptoms & cardiovascular risk", [68, 69]
+                True,
+                ["MTUS"],
+                CHRONIC_PAIN,
+                "NSAIDs, GI symptoms & cardiovascular risk",
+                [68, 69],
+                "MTUS Chronic Pain Medical Treatment Guidelines",
             ),
             "rationale": "Proton pump inhibitors are indicated in the treatment of NSAID-induced dyspepsia, which "
             "is documented here. The request is medically necessary and appropriate.",
@@ -152,10 +173,19 @@ EXPECTED = {
             "decision": "upheld",
             "treatment": _treatment("physical_therapy", "physical therapy", visits=12, region="lumbar spine"),
             "claims_administrator_guideline": _citation(
-                True, ["MTUS", "ODG", "ACOEM"], "ACOEM Practice Guidelines", "Low Back Complaints", [12, 308]
+                True,
+                ["MTUS", "ODG", "ACOEM"],
+                "ACOEM Practice Guidelines",
+                "Low Back Complaints",
+                [12, 308],
+                "MTUS ACOEM ch. 12 Low Back Complaints",
             ),
             "reviewer_guideline": _citation(
-                False, ["ODG"], "Official Disability Guidelines", "Low Back Chapter, Physical Therapy"
+                False,
+                ["ODG"],
+                "Official Disability Guidelines",
+                "Low Back Chapter, Physical Therapy",
+                guideline="ODG Low Back",
             ),
             "rationale": "The applicant has had earlier physical therapy without documented functional improvement. "
             "The request is not medically necessary and appropriate.",

@@ -3,6 +3,7 @@
 import logging
 
 from imr_llm import review  # noqa: F401  (gives records their notebook view)
+from imr_llm.analysis import report
 from imr_llm.batch import Outcome, aextract_many, extract_many
 from imr_llm.errors import (
     ConfigError,
@@ -43,5 +44,6 @@ __all__ = [
     "extract",
     "extract_many",
     "extract_result",
+    "report",
     "to_dataframe",
 ]

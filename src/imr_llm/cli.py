@@ -7,7 +7,9 @@ progress bar on stderr (never letter text), and a rerun skips what `--out` alrea
 Everything a run depends on is checked before any letter is tried. Exit status of `extract`:
 0 all extracted, 1 some letter failed, 2 for bad usage (a missing input, no letters found, a
 prompt that cannot be loaded, an `--out` another run is writing), 141 when the reader of
-stdout left early (`| head`); of `eval`: 1 when the score is under `--fail-under`. File
+stdout left early (`| head`); of `eval`: 1 when the score is under `--fail-under`; of `report`
+(`imr-llm report results.jsonl [more.jsonl] --out report.html [--csv-dir DIR]`: counts and
+overturn rates as one HTML page and a CSV per table, `imr_llm.analysis`): 2 for a missing file. File
 names and ids are printed with control characters escaped (`errors.shown`); the JSONL keeps
 the true id.
 """
@@ -185,6 +187,22 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from imr_llm.analysis import report
+
+    try:
+        done = report(args.results, args.out, csv_dir=args.csv_dir, exclude_needs_review=args.exclude_needs_review,
+                      progress=not args.quiet)  # fmt: skip
+    except FileNotFoundError as exc:
+        _warn("report", str(exc))
+        return 2
+    q = done.quality
+    print(shown(f"wrote {args.out}: {q.letters_counted} letter(s), {q.items_counted} item(s) counted; "
+                f"{sum(q.failed.values())} failed, {sum(q.invalid.values())} invalid, "
+                f"{q.needs_review_letters} need review"))  # fmt: skip
+    return 0
+
+
 def _openai_batch(args: argparse.Namespace) -> int:
     from imr_llm import openai_batch as ob
 
@@ -258,6 +276,15 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--items", help="CSV file to write")
     exp.add_argument("--parquet", help="Parquet file to write (needs imr-llm[export])")
     exp.set_defaults(run=_export)
+
+    rep = commands.add_parser("report", help="counts and overturn rates from extract --out JSONL: HTML and CSVs")
+    rep.add_argument("results", nargs="+", help="JSONL written by extract --out (its .errors.jsonl is read too)")
+    rep.add_argument("--out", required=True, help="HTML page to write")
+    rep.add_argument("--csv-dir", help="folder for one CSV per table (default: <out stem>_csv beside the page)")
+    rep.add_argument("--exclude-needs-review", action="store_true", help="leave records that need review out of "
+                     "the counts (they are counted in the quality table either way)")  # fmt: skip
+    rep.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    rep.set_defaults(run=_report)
 
     ev = commands.add_parser("eval", help="score a model and prompt against gold records")
     _model_options(ev)

@@ -73,6 +73,7 @@ def _citation(line: str) -> tuple[Field, ...]:
         _row(f"{line}.document", name, "read"),
         _row(f"{line}.topic", name, "read"),
         _row(f"{line}.pages", as_set, "read"),
+        _row(f"{line}.guideline", exact, "derived"),
     )
 
 
@@ -91,6 +92,7 @@ ITEM: tuple[Field, ...] = (
     _row("treatment.visits", exact, "read"),
     _row("treatment.body_region", name, "read"),
     _row("treatment.timing", exact, "read"),
+    _row("treatment.drug_class", exact, "derived"),
     *(row for line in GUIDELINE_LINES for row in _citation(line)),
     _row("rationale", text_similarity, "quote"),
 )

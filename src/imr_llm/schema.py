@@ -18,9 +18,11 @@ from datetime import date
 from enum import Enum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, computed_field, model_validator
 
 from imr_llm import normalize
+from imr_llm.drugs import DrugClass, drug_class
+from imr_llm.guidelines import Guideline, guideline
 
 SCHEMA_VERSION = "3"
 NOT_LABELS = frozenset({"evidence", "ungrounded", "rejected", "needs_review"})
@@ -179,6 +181,12 @@ class Treatment(BaseModel):
             self.generic_name = normalize.generic_name(self.generic_name) or self.generic_name
         return self
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def drug_class(self) -> DrugClass | None:
+        """Derived from `generic_name` by `imr_llm.drugs` (medications only): in every dump, never in the tool."""
+        return drug_class(self.generic_name) if self.category is Category.MEDICATION else None
+
 
 class GuidelineCitation(BaseModel):
     """One guideline line: 'Claims Administrator guideline: …' or 'MAXIMUS guideline: …'."""
@@ -198,6 +206,12 @@ class GuidelineCitation(BaseModel):
         max_length=60,
         description='Pages exactly as written after "Page(s):", e.g. "41-42 and 64"; "" if none.',
     )
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def guideline(self) -> Guideline | None:
+        """The cited document as a closed set, derived by `imr_llm.guidelines`: in every dump, never in the tool."""
+        return guideline(self.document, [s.value for s in self.sources], self.topic, self.mtus_based)
 
 
 class Item(BaseModel):
