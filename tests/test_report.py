@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from scipy.stats import binomtest
 
+from browser import open_page
 from conftest import ROOT, SAMPLES
 from imr_llm import Determination, extract_many, report
 from imr_llm.analysis.stats import wilson
@@ -150,26 +151,10 @@ OUTPUT = Path(os.environ.get("IMR_LLM_TEST_OUTPUT", ROOT / "test-output"))
 
 
 def test_report_page_in_headless_chromium(results: Path, tmp_path: Path) -> None:
-    from test_review import FLAGS, chromium
-
-    browser_path = chromium()
-    if browser_path is None:
-        if os.environ.get("IMR_LLM_REQUIRE_BROWSER"):
-            pytest.fail("IMR_LLM_REQUIRE_BROWSER is set but no chromium is on PATH")
-        pytest.skip("Debian's chromium is not installed: apt-get install chromium")
-    from playwright.sync_api import sync_playwright
-
     done = report(results, tmp_path / "report.html")
     folder = tmp_path / "report_csv"
     charted = [t.name for t in done.tables if t.rows] + ["by_year"]
-    problems: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=browser_path, args=FLAGS)
-        page = browser.new_page(viewport={"width": 1200, "height": 1000})
-        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: problems.append(str(e)))
-        page.on("request", lambda r: problems.append(r.url) if not r.url.startswith("file:") else None)
-        page.goto((tmp_path / "report.html").as_uri())
+    with open_page(tmp_path / "report.html", 1200, 1000) as (page, problems):
         for name in charted:  # every chart is there and drawn
             svg = page.locator(f'svg.chart[data-table="{name}"]')
             assert svg.count() == 1 and svg.locator("rect.bar").count() > 0, name
@@ -180,7 +165,6 @@ def test_report_page_in_headless_chromium(results: Path, tmp_path: Path) -> None
         )
         OUTPUT.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=OUTPUT / "report.png", full_page=False)
-        browser.close()
     assert problems == []
     assert set(tables) == {p.stem for p in folder.glob("*.csv")}
     for name, shown in tables.items():  # the page's numbers are the CSV's, row for row (the page may show fewer)

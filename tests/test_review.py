@@ -3,11 +3,9 @@
 import json
 import os
 import re
-import shutil
 from pathlib import Path
 
-import pytest
-
+from browser import open_page
 from conftest import GOLD as GOLD_DIR
 from conftest import SAMPLES as SAMPLES_DIR
 from conftest import gold, sample
@@ -16,8 +14,6 @@ from imr_llm.review import render, write
 
 NAME = "004_6c580757ad27c254"
 OUTPUT = Path(os.environ.get("IMR_LLM_TEST_OUTPUT", Path(__file__).resolve().parents[1] / "test-output"))
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
 
 
 def page_parts(text: str | None = None) -> tuple[str, Determination, Determination]:
@@ -42,28 +38,10 @@ def test_page_is_self_contained_and_escapes_the_letter() -> None:
     assert {s["path"] for s in spans} >= {f"items.{i}.rationale" for i in range(4)}
 
 
-def chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
 def test_review_page_in_headless_chromium(tmp_path: Path) -> None:
-    browser_path = chromium()
-    if browser_path is None:
-        if os.environ.get("IMR_LLM_REQUIRE_BROWSER"):
-            pytest.fail("IMR_LLM_REQUIRE_BROWSER is set but no chromium is on PATH")
-        pytest.skip("Debian's chromium is not installed: apt-get install chromium")
-    from playwright.sync_api import sync_playwright
-
     text, record, expected = page_parts()
     page_file = write(tmp_path / "review.html", text, record, gold=expected, title=NAME)
-    problems: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=browser_path, args=FLAGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: problems.append(str(e)))
-        page.on("request", lambda r: problems.append(r.url) if not r.url.startswith("file:") else None)
-        page.goto(page_file.as_uri())
+    with open_page(page_file, 1400, 900) as (page, problems):
         marks = page.evaluate(
             """() => {
               const pre = document.getElementById('letter');
@@ -99,7 +77,6 @@ def test_review_page_in_headless_chromium(tmp_path: Path) -> None:
         assert page.locator(".badge.mismatch").first.inner_text() == "gold: 120"
         OUTPUT.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=OUTPUT / "review.png")
-        browser.close()
     assert problems == []
     assert (OUTPUT / "review.png").stat().st_size > 10_000
 

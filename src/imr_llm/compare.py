@@ -13,10 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 from pydantic_core import to_jsonable_python
 from rapidfuzz import fuzz
-from scipy.optimize import linear_sum_assignment
 
 from imr_llm import fields
 from imr_llm.paths import FieldPath
@@ -33,6 +31,9 @@ def value_at(record: Any, path: FieldPath) -> Any:
 
 def align(pred: list[Item], gold: list[Item]) -> list[tuple[int, int]]:
     """Optimal one-to-one (pred, gold) index pairs by request similarity, above the threshold."""
+    import numpy as np  # imported on first use: they cost `import imr_llm` (and every CLI start) ~0.4 s
+    from scipy.optimize import linear_sum_assignment
+
     if not pred or not gold:
         return []
     sim = np.array([[fuzz.token_sort_ratio(norm(p.request), norm(g.request)) / 100 for g in gold] for p in pred])

@@ -20,9 +20,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import numpy as np
 from rapidfuzz import fuzz
-from scipy.optimize import linear_sum_assignment
 
 DIAGNOSIS_MATCH = 0.85
 
@@ -57,6 +55,9 @@ def as_set(pred: Iterable[Any], gold: Iterable[Any]) -> float:
 
 
 def soft_set(pred: list[str], gold: list[str]) -> float:
+    import numpy as np  # imported on first use: they cost `import imr_llm` (and every CLI start) ~0.4 s
+    from scipy.optimize import linear_sum_assignment
+
     if not pred and not gold:
         return 1.0
     if not pred or not gold:
