@@ -106,7 +106,7 @@ def _section(table: Table) -> str:
 def _years(years: Sequence[YearRow]) -> str:
     most = max((y.letters for y in years), default=1)
     bars = [(y.year, y.letters / most, f"{y.letters} letter(s), {y.items} item(s)", None) for y in years]
-    return (f'<section id="by_year"><h2>Letters and items per year (UR decision date)</h2>'
+    return (f'<section id="by_year"><h2>Letters and items per year (decision date, else UR decision date)</h2>'
             f"{chart('by_year', bars, 'items') if years else ''}"
             f"{_html_table('by_year', YEAR_COLUMNS, [y.cells() for y in years], 1)}</section>")  # fmt: skip
 

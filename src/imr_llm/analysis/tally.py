@@ -13,8 +13,9 @@ not letters): an item is overturned or upheld. Grouping rules a reader must know
   as first written. Pages count the items whose citation names that page.
 - Reviewer specialty: an item counts once under each board specialty its reviewer holds, so
   that table's items add up to more than the total when reviewers hold two.
-- Year: the year of the letter's UR decision date, the date the record holds for the letter
-  itself; letters that do not state it are counted as "not stated".
+- Year: the year of the letter's decision date (`decision_date`, when the determination was
+  issued), else of its UR decision date (a few weeks earlier, the same year but for letters
+  issued in January); letters that state neither are counted as "not stated".
 """
 
 from __future__ import annotations
@@ -72,7 +73,8 @@ def _document(citation: GuidelineCitation) -> str:
 
 def letter_year(record: Determination) -> str:
     """The year the letter dates itself in, as text; "not stated" when it does not."""
-    return str(record.ur_decision_date.year) if record.ur_decision_date else "not stated"
+    dated = record.decision_date or record.ur_decision_date
+    return str(dated.year) if dated else "not stated"
 
 
 @dataclass
