@@ -124,6 +124,12 @@ REBUILD_HINT = (
 )
 
 
+KILLED_HINT = (
+    "a server killed (SIGKILL) while answering was most often stopped by the kernel's out-of-memory "
+    "killer (see `dmesg`): free memory, or run fewer servers at once"
+)
+
+
 class EmbeddedServer:
     """One llama.cpp server process for this Python process, which it never outlives.
 
@@ -170,8 +176,9 @@ class EmbeddedServer:
         proc = self._proc
         if self._crash is None and proc is not None and proc.poll() is not None and self._base_url:
             how = _how_it_ended(proc.returncode)
+            hint = KILLED_HINT if proc.returncode == -signal.SIGKILL else REBUILD_HINT
             self._crash = EmbeddedModelError(
-                f"the embedded model server crashed ({how}) while answering; see {self._log}. {REBUILD_HINT}"
+                f"the embedded model server crashed ({how}) while answering; see {self._log}. {hint}"
             )
             self._proc, self._base_url = None, None
             self._close_lifeline()
@@ -191,7 +198,6 @@ class EmbeddedServer:
             "--n_ctx", str(self.n_ctx),
             "--n_threads", threads,
             "--n_threads_batch", threads,
-            "--cache", "true",  # keep evaluated prompt prefixes: the system text and a tool schema are shared
         ]  # fmt: skip
 
     def _start(self) -> None:
