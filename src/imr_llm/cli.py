@@ -25,8 +25,6 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-import openai
-
 from imr_llm import batch
 from imr_llm.cache import RecordCache
 from imr_llm.errors import ConfigError, ImrLlmError, OutputBusyError, shown
@@ -375,6 +373,13 @@ killed by SIGPIPE reports. Not 0, because rows the reader never got were not del
 every letter was extracted and written); not a message, because leaving early is the reader's choice."""
 
 
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """What `main` reports as one line: our errors, OS errors and the openai client's (only
+    loaded once a model was called; a run that called none raised none of them)."""
+    openai = sys.modules.get("openai")
+    return (ImrLlmError, OSError, *((openai.OpenAIError,) if openai is not None else ()))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if threading.current_thread() is threading.main_thread():
@@ -388,7 +393,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return STDOUT_CLOSED
     except KeyboardInterrupt as exc:
         return _interrupted(exc)
-    except (ImrLlmError, OSError, openai.OpenAIError) as exc:  # a message a user can act on, not a traceback
+    except _user_errors() as exc:  # a message a user can act on, not a traceback
         _warn(args.command, f"{type(exc).__name__}: {exc}")
         return 1
 

@@ -19,21 +19,19 @@ import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-import instructor
-import openai
 
 from imr_llm import embedded
 from imr_llm.errors import ConfigError
 
-MODES = {
-    "tools": instructor.Mode.TOOLS,
-    "tools_strict": instructor.Mode.TOOLS_STRICT,
-    "json": instructor.Mode.JSON,
-    "md_json": instructor.Mode.MD_JSON,
-}
+if TYPE_CHECKING:  # imported when a model is first called: together ~0.9 s of every start-up
+    import instructor
+    import openai
+
+MODES = {"tools": "TOOLS", "tools_strict": "TOOLS_STRICT", "json": "JSON", "md_json": "MD_JSON"}
+"""Our mode names -> instructor's `Mode` members."""
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 
 
@@ -59,7 +57,9 @@ class Endpoint:
 
     @property
     def instructor_mode(self) -> instructor.Mode:
-        return MODES[self.mode]
+        import instructor
+
+        return instructor.Mode[MODES[self.mode]]
 
 
 def openai_key(api_key: str | None = None) -> str | None:
@@ -145,6 +145,8 @@ def _require_json(response: httpx.Response) -> None:
 
 @functools.lru_cache(maxsize=16)
 def _openai_client(base_url: str | None, api_key: str, timeout: float) -> openai.OpenAI:
+    import openai
+
     http = httpx.Client(
         transport=DeadlineTransport(total=timeout),
         timeout=httpx.Timeout(timeout, connect=10.0),
@@ -155,5 +157,7 @@ def _openai_client(base_url: str | None, api_key: str, timeout: float) -> openai
 
 def instructor_client(endpoint: Endpoint, timeout: float) -> instructor.Instructor:
     """A fresh instructor wrapper (hooks are per call) over a shared, pooled openai client."""
+    import instructor
+
     raw = _openai_client(endpoint.url(), endpoint.api_key, timeout)
     return instructor.from_openai(raw, mode=endpoint.instructor_mode)

@@ -30,7 +30,6 @@ from typing import Any
 
 from imr_llm import client as clients
 from imr_llm import reading
-from imr_llm.asking import EndpointAsker
 from imr_llm.cache import RecordCache, cache_key
 from imr_llm.errors import ConfigError, shown
 from imr_llm.job import Asker, Job
@@ -109,6 +108,14 @@ def open_cache(cache: bool | str | Path | RecordCache | None) -> RecordCache | N
     return _default_caches[where]
 
 
+def _live(endpoint: clients.Endpoint) -> Asker:
+    """The asker that calls `endpoint`; instructor and openai are imported with it, on the first
+    letter that needs a model, so a run on `rules` (and every CLI start) does without them."""
+    from imr_llm.asking import EndpointAsker
+
+    return EndpointAsker(endpoint)
+
+
 @dataclass(frozen=True)
 class Extractor:
     """Endpoint, prompt, strategy, cache and options, resolved once and shared by every letter."""
@@ -167,7 +174,7 @@ class Extractor:
         """Extract one letter (text, bytes or a file path). Questions go to the endpoint, or to
         `asker` when given (answers that came some other way, e.g. a Batch API download)."""
         text = reading.read(letter, max_chars=self.options.max_chars)
-        job = Job(text=text, prompt=self.prompt, options=self.options, asker=asker or EndpointAsker(self.endpoint))
+        job = Job(text=text, prompt=self.prompt, options=self.options, asker=asker or _live(self.endpoint))
         cache = self.cache
         key = self.key(text) if cache is not None else ""
         if cache is not None and (record := cache.get(key)) is not None:

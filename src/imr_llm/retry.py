@@ -13,7 +13,6 @@ import email.utils
 import time
 from dataclasses import dataclass
 
-import openai
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -30,6 +29,8 @@ RETRYABLE_STATUS = frozenset({408, 409, 429})
 
 def transient_cause(exc: BaseException | None) -> BaseException | None:
     """The transient API error behind `exc` (instructor wraps them), or None."""
+    import openai  # only ever asked after a model call, which has imported it
+
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
