@@ -96,11 +96,17 @@ def leaves(record: Any, at: FieldPath = ROOT, skip: frozenset[str] = frozenset()
     """(path, value) for every field a person reads, in a record or its JSON form: nested parts are
     opened, a list of parts gives one path per entry (`items.0…`), a list of plain values stays one
     value. `skip` names top-level fields to leave out."""
-    for name, value in _fields(record) or []:
+    yield from _leaves(_fields(record) or [], at, skip)
+
+
+def _leaves(
+    parts: list[tuple[str, Any]], at: FieldPath, skip: frozenset[str] = frozenset()
+) -> Iterator[tuple[FieldPath, Any]]:
+    for name, value in parts:
         if name in skip:
             continue
-        if _fields(value) is not None:
-            yield from leaves(value, at / name)
+        if (inner := _fields(value)) is not None:  # read once: a computed field is computed each time
+            yield from _leaves(inner, at / name)
         elif isinstance(value, list) and value and all(_fields(v) is not None for v in value):
             for i, entry in enumerate(value):
                 yield from leaves(entry, at / name / i)

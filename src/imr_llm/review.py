@@ -80,22 +80,21 @@ def _item_of(path: FieldPath, record: Determination) -> int | None:
     return None
 
 
-def _decision_class(path: str, record: Determination) -> str:
-    item = _item_of(FieldPath.parse(path), record)
+def _decision_class(item: int | None, record: Determination) -> str:
     return record.items[item].decision.value if item is not None else "letter"
 
 
-def _fields(record: Determination) -> list[tuple[str, Any]]:
+def _fields(record: Determination) -> list[tuple[FieldPath, Any]]:
     """The record's checkable fields as (path, value in JSON form), in table order."""
-    return [(str(path), to_jsonable_python(value)) for path, value in leaves(record, skip=NOT_LABELS)]
+    return [(path, to_jsonable_python(value)) for path, value in leaves(record, skip=NOT_LABELS)]
 
 
-def _row_for(path: str, fields: list[tuple[str, Any]]) -> str:
+def _row_for(path: str, fields: list[tuple[FieldPath, Any]]) -> str:
     """The table row a span belongs to: its own field's, or the first field under it."""
-    return "row-" + next((p for p, _ in fields if FieldPath.parse(p).under(path)), path)
+    return "row-" + str(next((p for p, _ in fields if p.under(path)), path))
 
 
-def _letter_html(text: str, record: Determination, spans: list[Evidence], fields: list[tuple[str, Any]]) -> str:
+def _letter_html(text: str, record: Determination, spans: list[Evidence], fields: list[tuple[FieldPath, Any]]) -> str:
     """The letter with a <mark> per evidence span; where spans overlap the innermost wins."""
     rows = {e.path: _row_for(e.path, fields) for e in spans}
     cuts = sorted({0, len(text), *(e.start for e in spans), *(e.end for e in spans)})  # type: ignore[misc]
@@ -109,7 +108,7 @@ def _letter_html(text: str, record: Determination, spans: list[Evidence], fields
         _, n, e = min(covering, key=lambda c: (c[0], c[1]))
         anchor = f' id="ev-{n}"' if n not in opened else ""
         opened.add(n)
-        classes = f"{_decision_class(e.path, record)} {e.source}"
+        classes = f"{_decision_class(_item_of(FieldPath.parse(e.path), record), record)} {e.source}"
         out.append(
             f'<mark{anchor} class="{classes}" data-path="{e.path}" data-start="{e.start}" data-end="{e.end}" '
             f'data-row="{html.escape(rows[e.path])}" title="{html.escape(e.path)}">{chunk}</mark>'
@@ -124,14 +123,14 @@ def record_table(record: Determination, text: str | None = None, gold: Determina
 
 
 def _table(
-    record: Determination, fields: list[tuple[str, Any]], span_list: list[Evidence], differing: list[Difference]
+    record: Determination, fields: list[tuple[FieldPath, Any]], span_list: list[Evidence], differing: list[Difference]
 ) -> str:
     spans = {e.path: n for n, e in enumerate(span_list)}
     sources = {e.path: e.source for e in record.evidence}
     wrong = {d.path: d for d in differing if d.path is not None}
     rows, current_item = [], None
-    for path, value in fields:
-        where = FieldPath.parse(path)
+    for where, value in fields:
+        path = str(where)
         item_index = _item_of(where, record)
         if item_index is not None and item_index != current_item:
             current_item = item_index
@@ -149,7 +148,7 @@ def _table(
             badges.append(f'<span class="badge mismatch">gold: {html.escape(_show(wrong[path].expected))}</span>')
         mark = spans.get(path, spans.get(owner)) if owner else spans.get(path)
         link = f' data-mark="ev-{mark}"' if mark is not None else ""
-        css = _decision_class(path, record)
+        css = _decision_class(item_index, record)
         rows.append(f'<tr id="row-{html.escape(path)}" class="{css}"{link}><td><code>{html.escape(path)}</code></td>'
                     f"<td>{html.escape(_show(value))}{''.join(badges)}</td></tr>")  # fmt: skip
     missing = [d for d in differing if d.path is None]

@@ -103,6 +103,7 @@ def _evidence(
     found in or derived from the letter."""
     text = layout.text
     evidence: list[Evidence] = []
+    noted: list[FieldPath] = []
     ungrounded: list[str] = []
 
     def source(path: FieldPath) -> str:
@@ -122,6 +123,7 @@ def _evidence(
         evidence.append(
             Evidence(path=str(path), source=source(path), start=where and where.start, end=where and where.end)
         )
+        noted.append(path)
 
     aligned = len(layout.items) == len(record.items)
     for i, item in enumerate(record.items):
@@ -139,7 +141,6 @@ def _evidence(
             note(f.path, f.path.get(record))
         elif f.origin == "date" and not grounded(f.path.get(record), text):
             ungrounded.append(str(f.path))
-    noted = [FieldPath.parse(e.path) for e in evidence]
     for path in model_paths or []:
         if not any(p.under(path) for p in noted):
             evidence.append(Evidence(path=str(path), source="model"))
