@@ -11,12 +11,13 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from fake_server import FakeOpenAI, Reply, completion, error
-from imr_llm import Options, RetryPolicy, extract_result
+from imr_llm import Options, RetryPolicy, extract_result, layout
 from imr_llm.schema import NOT_LABELS
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "evals" / "samples"
 GOLD = ROOT / "evals" / "gold"
+LINES = ("claims_administrator_guideline", "reviewer_guideline", "rationale")
 
 
 def sample(name: str) -> str:
@@ -25,6 +26,29 @@ def sample(name: str) -> str:
 
 def gold(name: str) -> dict:
     return json.loads((GOLD / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def passage(part, words: int = 6) -> str:
+    """A pointer at a layout span: its first `words` words."""
+    return " ".join(part.value.split()[:words]) if part is not None else ""
+
+
+def pointed(name: str, text: str | None = None) -> dict:
+    """The answer a model that reads sample NAME right gives under `whole` (`imr_llm.pointers.Pointed`):
+    each item's request and decision from its gold record, its passages' first words where the
+    layout finds them in `text` (default: the sample)."""
+    found = layout.parse(text or sample(name)).items
+    return {
+        "items": [
+            {
+                "request": item["request"],
+                "finding": at.decision.value,
+                "decision": item["decision"],
+                **{part: passage(getattr(at, part)) for part in LINES},
+            }
+            for item, at in zip(gold(name)["items"], found, strict=True)
+        ]
+    }
 
 
 def fields(record) -> dict:
@@ -57,11 +81,11 @@ def fake() -> FakeOpenAI:
 
 
 def gold_reply(request: dict) -> Reply:
-    """Answers a whole-letter request with the gold record of whichever sample it carries."""
+    """Answers a whole-letter request as a model that reads whichever sample it carries right."""
     content = request["messages"][1]["content"]
     for path in sorted(SAMPLES.glob("*.txt")):
         if path.read_text(encoding="utf-8")[:400] in content:
-            return completion(json.dumps(gold(path.stem)))
+            return completion(json.dumps(pointed(path.stem)))
     return error(400)
 
 
@@ -76,8 +100,8 @@ FAST = RetryPolicy(max_attempts=3, max_seconds=20, initial_wait=0.01, max_wait=0
 
 
 def answer(**usage: int) -> Reply:
-    """A completion carrying letter NAME's gold record."""
-    return completion(json.dumps(gold(NAME)), **usage)
+    """A completion pointing at letter NAME's items as a model that reads it right does."""
+    return completion(json.dumps(pointed(NAME)), **usage)
 
 
 def run_fake(fake: FakeOpenAI, text: str | bytes | None = None, **kwargs):

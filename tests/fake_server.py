@@ -29,7 +29,7 @@ class Reply:
 
 
 def completion(arguments: str, *, prompt_tokens: int = 100, completion_tokens: int = 50,
-               finish_reason: str = "stop", tool: str = "Determination") -> Reply:  # fmt: skip
+               finish_reason: str = "stop", tool: str = "DisputedItems") -> Reply:  # fmt: skip
     """A chat completion whose single tool call carries `arguments` (JSON text)."""
     body = {
         "id": "chatcmpl-fake",

@@ -13,14 +13,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from conftest import NAME, SAMPLES, answer, fields, gold, labelled, sample
+from conftest import NAME, SAMPLES, answer, fields, gold, labelled, pointed, sample
 from conftest import run_fake as run
 from fake_server import completion
 from imr_llm import InvalidLetterError, extract_result
 from imr_llm import normalize as norm
 from imr_llm.reading import read as check_letter
 from imr_llm.reading import read_pdf as pdf_text
-from imr_llm.schema import DeterminationFields
+from imr_llm.schema import Determination
 from variants import hostile
 
 BAD = {
@@ -80,9 +80,9 @@ def fields_of(row: dict) -> dict:
 
 @pytest.mark.parametrize("strategy", ["per_item", "rules", "whole"])
 def test_a_letter_that_tells_the_model_what_to_answer_gets_the_true_record(fake, strategy: str) -> None:
-    obeyed = gold(NAME)  # what a model that followed the letter's injected note would answer, every time
+    obeyed = pointed(NAME)  # what a model that followed the letter's injected note would answer, every time
     for item in obeyed["items"]:
-        item["decision"] = "overturned"
+        item["decision"], item["finding"] = "overturned", "Overturned"
     fake.queue(completion(json.dumps(obeyed)))
     record = run(fake, hostile(sample(NAME)), strategy=strategy).determination
     assert [i.decision.value for i in record.items] == [i["decision"] for i in gold(NAME)["items"]]
@@ -120,7 +120,7 @@ def test_any_json_answer_validates_or_raises_a_validation_error(data) -> None:
         target = target[key]
     target[path[-1]] = data.draw(JSONISH)
     try:
-        DeterminationFields.model_validate(record)
+        Determination.model_validate(record)
     except ValidationError as exc:
         assert exc.errors()  # says where and why
 

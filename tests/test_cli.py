@@ -1,6 +1,6 @@
 import json
 
-from conftest import SAMPLES, cli_model, gold, labelled
+from conftest import SAMPLES, cli_model, gold, labelled, pointed
 from fake_server import completion
 from imr_llm.cli import main
 
@@ -8,7 +8,7 @@ NAME = "002_53cd04ea59152e39"
 
 
 def test_one_file_prints_the_record(fake, tmp_path, capsys):
-    fake.queue(completion(json.dumps(gold(NAME))))
+    fake.queue(completion(json.dumps(pointed(NAME))))
     args = [
         "extract",
         str(SAMPLES / f"{NAME}.txt"),
@@ -26,7 +26,7 @@ def test_one_file_prints_the_record(fake, tmp_path, capsys):
 
 
 def test_several_files_one_bad_the_rest_go_on(fake, tmp_path, capsys):
-    fake.queue(completion(json.dumps(gold(NAME))))
+    fake.queue(completion(json.dumps(pointed(NAME))))
     empty = tmp_path / "empty.txt"
     empty.write_text("   ")
     out_file = tmp_path / "out.jsonl"
@@ -62,7 +62,7 @@ def test_export_items_to_csv_and_parquet(tmp_path, capsys):
 
 
 def test_cache_commands(fake, tmp_path, capsys):
-    fake.queue(completion(json.dumps(gold(NAME))))
+    fake.queue(completion(json.dumps(pointed(NAME))))
     main(
         [
             "extract",

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import gold, sample
+from conftest import pointed, sample
 from fake_server import completion
 from imr_llm import Options, RetryPolicy, consistency, extract_result, layout, review
 from letters_2013 import LETTER
@@ -140,7 +140,7 @@ def test_a_footer_the_reader_removes_leaves_nothing_to_review(fake):
 
 def test_per_item_hands_an_inconsistent_letter_to_the_model_with_the_reason(fake):
     text = heading_run_into_next_line()
-    fake.queue(completion(json.dumps(gold(A))))
+    fake.queue(completion(json.dumps(pointed(A))))
     record = run(fake, text, "per_item").determination
     assert len(fake.requests) == 1, "one whole-letter question, no re-ask against a layout that does not add up"
     asked = fake.requests[0]["messages"][1]["content"]
@@ -150,7 +150,7 @@ def test_per_item_hands_an_inconsistent_letter_to_the_model_with_the_reason(fake
 
 
 def test_whole_answer_on_a_consistent_layout_needs_no_review(fake):
-    fake.queue(completion(json.dumps(gold(A))))
+    fake.queue(completion(json.dumps(pointed(A))))
     assert run(fake, TWO, "whole").determination.needs_review == []
 
 

@@ -3,7 +3,7 @@ import shutil
 
 import pytest
 
-from conftest import GOLD, SAMPLES, cli_model, gold
+from conftest import GOLD, SAMPLES, cli_model, pointed
 from fake_server import completion, error
 from imr_llm.cli import main
 from imr_llm.evals.dataset import DatasetError, load
@@ -14,7 +14,7 @@ def gold_for_letter(request):
     user = request["messages"][-1]["content"]
     for path in SAMPLES.glob("*.txt"):
         if path.read_text()[:2000].strip()[-200:] in user:
-            return completion(json.dumps(gold(path.stem)), prompt_tokens=1000, completion_tokens=400)
+            return completion(json.dumps(pointed(path.stem)), prompt_tokens=1000, completion_tokens=400)
     raise AssertionError("unknown letter")
 
 

@@ -26,7 +26,7 @@ def test_one_letter_one_call(fake):
     assert (result.attempts, result.cache_hit, result.usage.total_tokens) == (1, False, 1500)
     request = fake.requests[0]
     assert request["model"] == "fake-model"
-    assert request["tool_choice"]["function"]["name"] == "Determination"
+    assert request["tool_choice"]["function"]["name"] == "DisputedItems"
     assert request["temperature"] == 0 and request["max_tokens"] == 4096
 
 

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import FAST, NAME, answer, gold, sample
+from conftest import FAST, NAME, answer, pointed, sample
 from conftest import run_fake as run
 from fake_server import Reply, completion, error
 from imr_llm import ExtractionError, Options
@@ -107,17 +107,17 @@ def test_json_that_is_not_the_schema_is_reasked_then_a_validation_error(fake):
     fake.queue(completion(json.dumps({"answer": "upheld"}), prompt_tokens=100, completion_tokens=10))
     with pytest.raises(ExtractionError) as info:
         run(fake)
-    assert info.value.kind == "validation" and "reviewer" in str(info.value)
+    assert info.value.kind == "validation" and "items: Field required" in str(info.value)
     assert len(fake.requests) == 2 and info.value.usage.total_tokens == 220  # usage summed over attempts
 
 
 def test_an_impossible_value_is_refused_not_recorded(fake, tmp_path):
-    impossible = gold(NAME)
-    impossible["patient"]["age"] = 430
+    impossible = pointed(NAME)
+    impossible["items"] = []  # a letter decides at least one item
     fake.queue(completion(json.dumps(impossible)))
     with pytest.raises(ExtractionError) as info:
         run(fake, cache=tmp_path)
-    assert info.value.kind == "validation" and "patient.age" in str(info.value)
+    assert info.value.kind == "validation" and "items: must have at least 1 item" in str(info.value)
     fake.replies[:] = [answer()]
     assert not run(fake, cache=tmp_path).cache_hit  # nothing was cached from the failure
 

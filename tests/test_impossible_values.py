@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FAST, fields, gold, sample
+from conftest import FAST, fields, gold, pointed, sample
 from fake_server import completion
 from imr_llm import ExtractionError, Options, extract_result
 
@@ -89,19 +89,19 @@ def test_a_batch_with_an_impossible_value_in_each_letter_keeps_every_letter(tmp_
 
 
 def test_the_whole_tool_schema_still_bounds_items(fake):
-    fake.queue(completion(json.dumps(gold(NAME))))
+    fake.queue(completion(json.dumps(pointed(NAME))))
     run = extract_result(sample(NAME), model="m", base_url=fake.base_url, strategy="whole", cache=False,
                          options=Options(retry=FAST, timeout=5))  # fmt: skip
     assert len(run.determination.items) == 3
     [tool] = fake.requests[0]["tools"]
-    assert tool["function"]["name"] == "Determination"
-    assert tool["function"]["parameters"]["properties"]["items"]["maxItems"] == 20
+    assert tool["function"]["name"] == "DisputedItems"
+    assert tool["function"]["parameters"]["properties"]["items"]["maxItems"] == 12
 
 
-def whole_answer_with_a_bad_date(request: dict):
-    record = gold(NAME)
-    record["patient"]["date_of_injury"] = ZQX
-    return completion(json.dumps(record))
+def whole_answer_with_a_bad_decision(request: dict):
+    answer = pointed(NAME)
+    answer["items"][0]["decision"] = ZQX
+    return completion(json.dumps(answer))
 
 
 def date_question_with_a_bad_date(request: dict):
@@ -115,16 +115,16 @@ def no_date_of_injury() -> str:
     )
 
 
-def test_a_model_that_keeps_answering_an_impossible_date_is_a_typed_failure_that_never_quotes_it(fake):
+def test_a_model_that_keeps_answering_an_impossible_decision_is_a_typed_failure_that_never_quotes_it(fake):
     """The model is re-asked with the rule it broke; if it still answers an impossible value the
     letter fails as `ExtractionError(kind="validation")` (a model's values are not rules' data:
     nothing in the letter vouches for the rest of that answer either)."""
-    fake.queue(whole_answer_with_a_bad_date)
+    fake.queue(whole_answer_with_a_bad_decision)
     with pytest.raises(ExtractionError) as info:
         extract_result(sample(NAME), model="m", base_url=fake.base_url, strategy="whole", cache=False,
                        options=Options(retry=FAST, timeout=5))  # fmt: skip
-    assert info.value.kind == "validation" and "patient.date_of_injury" in str(info.value)
-    assert "not a recognisable date" in str(info.value)
+    assert info.value.kind == "validation" and "items.0.decision" in str(info.value)
+    assert "'upheld' or 'overturned'" in str(info.value)
     assert len(fake.requests) == 2, "asked, then re-asked once with the reason"
     assert "Zqx" not in str(info.value) and "Smarch" not in str(info.value)
 
@@ -143,7 +143,7 @@ def test_a_gap_question_answered_impossibly_rejects_its_field_not_the_letter(fak
     assert [i.decision.value for i in record.items] == ["overturned", "upheld", "upheld"]
 
 
-def test_in_a_cli_batch_the_model_s_impossible_date_reaches_neither_stderr_nor_the_errors_file(fake, tmp_path):
+def test_in_a_cli_batch_the_model_s_impossible_value_reaches_neither_stderr_nor_the_errors_file(fake, tmp_path):
     folder = tmp_path / "letters"
     folder.mkdir()
     (folder / "bad.txt").write_text(no_date_of_injury())
@@ -151,8 +151,8 @@ def test_in_a_cli_batch_the_model_s_impossible_date_reaches_neither_stderr_nor_t
 
     def script(request: dict):
         if "reported to her employer in writing" in request["messages"][1]["content"]:
-            return whole_answer_with_a_bad_date(request)
-        return completion(json.dumps(gold("001_63c5b1a966744848")))
+            return whole_answer_with_a_bad_decision(request)
+        return completion(json.dumps(pointed("001_63c5b1a966744848")))
 
     fake.queue(script)
     out = tmp_path / "r.jsonl"
@@ -164,7 +164,7 @@ def test_in_a_cli_batch_the_model_s_impossible_date_reaches_neither_stderr_nor_t
     assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["other.txt"]
     for where in (done.stderr, (tmp_path / "r.errors.jsonl").read_text()):
         assert "Zqx" not in where and "Smarch" not in where and "input_value" not in where
-    assert "patient.date_of_injury" in done.stderr
+    assert "items.0.decision" in done.stderr
 
 
 def test_a_letter_past_the_model_bound_keeps_every_item_under_per_item(fake):

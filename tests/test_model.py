@@ -7,6 +7,7 @@ prompt-lab notebook runs top to bottom; the real server dies with the process th
 """
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -42,6 +43,20 @@ def test_whole_letter_on_the_embedded_default(name, cache_dir):
     assert result.model.startswith("embedded:qwen2.5-coder-1.5b")
     assert decisions(result.determination) == decisions(gold(name))
     print(f"\n{name}: {result.attempts} call(s), {result.usage.total_tokens} tokens, {result.latency_s:.0f}s")
+
+
+def test_whole_finds_the_shared_prompt_prefix_evaluated(tmp_path):
+    """The system text, the pointing tool's schema and the instructions come before the letter, so
+    the next letter's call finds them evaluated: checked in the server's own counter
+    (llama-cpp-python's "N prefix-match hit, remaining M prompt tokens to eval")."""
+    extract_result(sample(LETTERS[0]), strategy="whole", cache=False)  # samples ask no gap question
+    seen = len(default_server.log.read_text().splitlines())
+    second = extract_result(sample(LETTERS[1]), strategy="whole", cache=False)
+    later = "\n".join(default_server.log.read_text().splitlines()[seen:])
+    hit, remaining = map(int, re.search(r"(\d+) prefix-match hit, remaining (\d+) prompt tokens", later).groups())
+    assert hit >= 600, "system text, tool schema and instructions: about 700 tokens, evaluated once"
+    assert remaining >= 1000, "the letter's own tokens are evaluated"
+    print(f"\nprefix reused: {hit} tokens; evaluated: {remaining}; {second.latency_s:.0f}s")
 
 
 def test_cli_prints_the_record_and_repeat_is_cached(cache_dir):

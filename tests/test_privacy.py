@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FAST, NAME, SAMPLES, answer, gold, gold_reply, sample
+from conftest import FAST, NAME, SAMPLES, answer, gold_reply, pointed, sample
 from conftest import run_fake as run
 from fake_server import completion
 from imr_llm import ExtractionError, Options
@@ -30,7 +30,7 @@ def assert_private(text: str) -> None:
 def test_logs_hold_no_letter_text_values_or_keys(fake, caplog):
     """At INFO and above (the default is WARNING), a full run with a failed re-ask logs nothing private."""
     caplog.set_level(logging.INFO)
-    bad = gold(NAME)
+    bad = pointed(NAME)
     bad["items"][0]["decision"] = "approved"
     fake.queue(completion(json.dumps(bad)), answer(), completion(json.dumps(bad)))
     letter = sample(NAME)
@@ -45,7 +45,7 @@ def test_a_batch_run_from_the_shell_shows_and_records_nothing_private(fake, tmp_
     letters.mkdir()
     for n in range(3):
         (letters / f"{n}.txt").write_text(sample(NAME))
-    bad = gold(NAME)
+    bad = pointed(NAME)
     bad["items"][0]["decision"] = "approved"
     fake.queue(completion(json.dumps(bad)))  # every answer fails validation: the errors file is written
     out = tmp_path / "results.jsonl"

@@ -6,11 +6,12 @@ import json
 import pytest
 from pydantic import BaseModel, ValidationError, model_validator
 
-from conftest import fields, gold
+from conftest import fields, gold, pointed
 from imr_llm import normalize
 from imr_llm.cache import RecordCache
+from imr_llm.pointers import Pointed
 from imr_llm.salvage import Rejection, UnrepresentableError, determination, salvage
-from imr_llm.schema import Determination, DeterminationFields
+from imr_llm.schema import Determination
 
 NAME = "002_53cd04ea59152e39"
 
@@ -147,9 +148,9 @@ def test_the_record_holds_every_item_the_model_tool_bounds_them():
     record = determination(many)
     assert len(record.items) == 21 and record.rejected == []
     assert "maxItems" not in Determination.model_json_schema()["properties"]["items"]
-    assert DeterminationFields.model_json_schema()["properties"]["items"]["maxItems"] == 20
+    assert Pointed.model_json_schema()["properties"]["items"]["maxItems"] == 12
     with pytest.raises(ValidationError):
-        DeterminationFields.model_validate(many)
+        Pointed.model_validate({"items": pointed(NAME)["items"] * 7})
     assert Determination.model_validate_json(record.model_dump_json()) == record
 
 

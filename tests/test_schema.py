@@ -4,7 +4,10 @@ import pytest
 from pydantic import ValidationError
 
 from conftest import GOLD, fields, gold
-from imr_llm.schema import Decision, Determination, DeterminationFields
+from imr_llm import questions
+from imr_llm.fields import LETTER
+from imr_llm.pointers import Pointed
+from imr_llm.schema import Decision, Determination
 
 
 @pytest.mark.parametrize("path", sorted(GOLD.glob("*.json")), ids=lambda p: p.stem)
@@ -29,8 +32,8 @@ def test_letter_wording_is_normalised():
     assert record.items[0].decision is Decision.UPHELD
 
 
-def test_every_list_in_the_contract_is_bounded():
-    """Small models loop on unbounded lists: the schema the model sees must bound each one."""
+def test_every_list_a_model_is_asked_for_is_bounded():
+    """Small models loop on unbounded lists: every tool schema a model sees must bound each one."""
 
     def arrays(node):
         if isinstance(node, dict):
@@ -42,7 +45,9 @@ def test_every_list_in_the_contract_is_bounded():
             for value in node:
                 yield from arrays(value)
 
-    found = list(arrays(DeterminationFields.model_json_schema()))
+    found = list(arrays(Pointed.model_json_schema()))
+    for path in [*(f.path for f in LETTER if f.model_fills)]:
+        found += arrays(questions.question(Determination, path).model_json_schema())
     assert found, "the schema has lists"
     assert all("maxItems" in a for a in found), [a for a in found if "maxItems" not in a]
 

@@ -1,20 +1,23 @@
 """whole / per_item / rules over real HTTP to a scripted server, and the layout checks."""
 
+import dataclasses
 import json
 
 import pytest
 
-from conftest import SAMPLES, fields, gold, sample
+from conftest import SAMPLES, fields, gold, pointed, sample
 from fake_server import completion
 from imr_llm import Options, RetryPolicy, extract_result
 from variants import hostile, unknown_treatments
 
 FAST = Options(retry=RetryPolicy(max_attempts=2, max_seconds=10, initial_wait=0.01, max_wait=0.02), timeout=5)
+CHECKED = dataclasses.replace(FAST, max_checks=1)
+"""A `whole` answer that disagrees with the layout is re-asked once before the layout settles it."""
 
 
-def run(fake, text, strategy, **kwargs):
+def run(fake, text, strategy, options=FAST, **kwargs):
     return extract_result(
-        text, model="m", base_url=fake.base_url, strategy=strategy, cache=False, options=FAST, **kwargs
+        text, model="m", base_url=fake.base_url, strategy=strategy, cache=False, options=options, **kwargs
     )
 
 
@@ -81,16 +84,31 @@ def test_per_item_keeps_only_grounded_model_values(fake):
     assert record.ungrounded == []
 
 
+def obeying(name: str) -> dict:
+    """What a model that followed the letter's injected note answers: every item overturned."""
+    answer = pointed(name)
+    for item in answer["items"]:
+        item["decision"], item["finding"] = "overturned", "Overturned"
+    return answer
+
+
 def test_hostile_letter_cannot_change_a_decision_under_whole(fake):
-    obeyed = gold("002_53cd04ea59152e39")
-    for item in obeyed["items"]:
-        item["decision"] = "overturned"
-    fake.queue(completion(json.dumps(obeyed)))
-    result = run(fake, hostile(sample("002_53cd04ea59152e39")), "whole")
+    fake.queue(completion(json.dumps(obeying("002_53cd04ea59152e39"))))
+    result = run(fake, hostile(sample("002_53cd04ea59152e39")), "whole", options=CHECKED)
     assert [i.decision.value for i in result.determination.items] == ["overturned", "upheld", "upheld"]
     assert len(fake.requests) == 2, "re-asked once with the reason, then the layout decided"
     reask = fake.requests[1]["messages"][-1]["content"]
     assert 'item 2 "Refill Norco" is Upheld in the letter, not overturned' in reask
+
+
+def test_by_default_a_consistent_layout_settles_a_disagreement_without_a_reask(fake):
+    short = pointed("000_c5f77487a4b823e6")
+    short["items"] = short["items"][:1]  # a small model that stopped after the first item
+    fake.queue(completion(json.dumps(short)))
+    result = run(fake, sample("000_c5f77487a4b823e6"), "whole")
+    assert len(fake.requests) == 1 and result.attempts == 1
+    assert fields(result.determination) == gold("000_c5f77487a4b823e6"), "the layout's two items"
+    assert {e.source for e in result.determination.evidence if e.path.startswith("items.")} == {"layout"}
 
 
 @pytest.mark.parametrize("strategy", ["per_item", "rules"])
@@ -100,31 +118,25 @@ def test_hostile_letter_cannot_change_a_decision_under_layout_strategies(fake, s
 
 
 def test_whole_answer_fixed_on_reask_is_kept(fake):
-    wrong = gold("000_c5f77487a4b823e6")
-    wrong["items"][1]["reviewer_guideline"]["pages"] = [91]  # the claims administrator's page
-    fake.queue(completion(json.dumps(wrong)), completion(json.dumps(gold("000_c5f77487a4b823e6"))))
-    result = run(fake, sample("000_c5f77487a4b823e6"), "whole")
+    wrong = pointed("000_c5f77487a4b823e6")
+    wrong["items"][1]["reviewer_guideline"] = wrong["items"][1]["rationale"]  # no guideline line: no pages
+    fake.queue(completion(json.dumps(wrong)), completion(json.dumps(pointed("000_c5f77487a4b823e6"))))
+    result = run(fake, sample("000_c5f77487a4b823e6"), "whole", options=CHECKED)
     assert "cites pages [74, 75," in fake.requests[1]["messages"][-1]["content"]
     assert fields(result.determination) == gold("000_c5f77487a4b823e6")
     assert result.attempts == 2
 
 
-def test_whole_flags_values_not_in_the_letter(fake):
-    invented = gold("001_63c5b1a966744848")
-    invented["items"][0]["rationale"] = "The patient is doing great and needs more medication."
-    invented["items"][0]["treatment"]["quantity"] = 90
-    invented["items"][0]["treatment"]["strength"] = "75 mg"
-    invented["items"][0]["claims_administrator_guideline"]["pages"] = [63]
-    invented["patient"]["date_of_injury"] = "2013-02-01"
+def test_whole_flags_what_the_model_points_at_that_is_not_in_the_letter(fake):
+    invented = pointed("001_63c5b1a966744848")
+    invented["items"][0]["request"] = "Cyclobenzaprine 10mg #90"
+    invented["items"][0]["rationale"] = "The patient is doing great and needs more"
     fake.queue(completion(json.dumps(invented)))
     record = run(fake, sample("001_63c5b1a966744848"), "whole").determination
-    assert set(record.ungrounded) == {
-        "items.0.rationale",
-        "items.0.treatment.quantity",
-        "items.0.treatment.strength",
-        "items.0.claims_administrator_guideline.pages",
-        "patient.date_of_injury",
-    }
+    assert record.items[0].request == "Cyclobenzaprine 10mg #90" and record.items[0].rationale == ""
+    assert record.ungrounded == ["items.0.request"]
+    assert record.needs_review == ["items.0.rationale: the words the model pointed at are not in the letter"]
+    assert record.items[0].reviewer_guideline.pages == [63, 64, 65, 66], "what it pointed at right is read"
 
 
 def test_letters_in_unknown_formats(fake):
@@ -134,7 +146,8 @@ def test_letters_in_unknown_formats(fake):
     with pytest.raises(ExtractionError, match="no disputed items"):
         run(fake, odd, "rules")
     assert fake.requests == []
-    fake.queue(completion(json.dumps(gold("001_63c5b1a966744848"))))
+    fake.queue(completion(json.dumps(pointed("001_63c5b1a966744848"))))
     record = run(fake, odd, "per_item").determination  # falls back to the whole letter
     assert len(fake.requests) == 1
-    assert "items.0.rationale" in record.ungrounded and "items.0.request" in record.ungrounded
+    assert "items.0.request" in record.ungrounded, "another letter's request"
+    assert "items.0.rationale: the words the model pointed at are not in the letter" in record.needs_review

@@ -170,6 +170,12 @@ class EmbeddedServer:
             assert self._base_url
             return self._base_url
 
+    @property
+    def log(self) -> Path | None:
+        """The server's log: load lines and llama.cpp's counters and timings ("N prefix-match hit,
+        remaining M prompt tokens to eval"), never prompts. None before the first start."""
+        return self._log
+
     def raise_if_crashed(self) -> None:
         """Raise `EmbeddedModelError` if the server died without being asked to (it then stays
         down for this process); called when a request to it fails, so a crash is reported at once."""

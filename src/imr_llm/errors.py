@@ -37,8 +37,9 @@ class ExtractionError(ImrLlmError, RuntimeError):
 
     `kind` is `"transient"` (the endpoint kept failing), `"validation"` (answers never
     fitted the schema), `"truncated"` (output hit max_tokens), `"budget"` (re-asks spent
-    the token budget), `"api"` (a non-retryable API error such as 401 or 404) or `"layout"`
-    (the `rules` strategy found no disputed items to read).
+    the token budget), `"api"` (a non-retryable API error such as 401 or 404), `"layout"`
+    (the `rules` strategy found no disputed items to read) or `"unasked"` (a follow-up question
+    where the answers were fetched beforehand, as from the Batch API: strategies leave that field empty).
     """
 
     def __init__(self, message: str, *, kind: str, attempts: int, usage: Usage) -> None:

@@ -65,6 +65,7 @@ PIPELINE = (
     "fields",
     "paths",
     "strategies",
+    "pointers",
     "questions",
     "job",
 )

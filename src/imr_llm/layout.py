@@ -141,6 +141,8 @@ class ItemLayout:
     claims_administrator_guideline: Span | None = None
     reviewer_guideline: Span | None = None
     rationale: Span | None = None
+    judged: str | None = None
+    """A model's decision for the item (`imr_llm.pointers`): what counts when `decision`'s words state none."""
 
     @property
     def end(self) -> int:
@@ -150,10 +152,21 @@ class ItemLayout:
     @property
     def verdict(self) -> str:
         """The decision in the schema's terms: "upheld" (the denial stands) or "overturned"."""
-        word = self.decision.value.lower().rstrip(" .")
-        if word in ("upheld", "overturned"):
-            return word
-        return "upheld" if re.search(r"\bnot\b", word) else "overturned"
+        words = self.decision.value
+        return verdict_of(words) or self.judged or ("upheld" if re.search(r"\bnot\b", words, re.I) else "overturned")
+
+
+_UPHELD = re.compile(r"\buph(?:eld|old)\b|\bnot\s+(?:\w+\s+){0,2}?necessary\b|\bunnecessary\b", re.I)
+_OVERTURNED = re.compile(r"\boverturn(?:ed)?\b|\breversed\b|(?<!\bnot\s)\bmedically\s+necessary\b", re.I)
+
+
+def verdict_of(words: str) -> str | None:
+    """The decision that `words` state ("Upheld", "is not medically necessary", "the denial is
+    reversed"), or None when they state none or both."""
+    upheld, overturned = _UPHELD.search(words), _OVERTURNED.search(words)
+    if bool(upheld) == bool(overturned):
+        return None
+    return "upheld" if upheld else "overturned"
 
 
 @dataclass(frozen=True)

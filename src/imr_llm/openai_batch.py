@@ -35,10 +35,10 @@ from imr_llm.extract import Extractor
 from imr_llm.files import private_file
 from imr_llm.job import Job, M
 from imr_llm.options import Options
+from imr_llm.pointers import Pointed
 from imr_llm.prompts import Prompt
 from imr_llm.result import Usage
 from imr_llm.rows import Outcome, Output, errors_path, plan
-from imr_llm.schema import DeterminationFields
 from imr_llm.sources import Letter, discover
 
 ENDPOINT = "/v1/chat/completions"
@@ -57,7 +57,7 @@ def _extractor(model: str, prompt: Prompt | str | Path | None, mode: str, option
 def request_body(text: str, extractor: Extractor) -> dict[str, Any]:
     """The chat-completions body a live `whole` extraction sends for this letter."""
     _, body = handle_response_model(
-        DeterminationFields,
+        Pointed,
         mode=extractor.endpoint.instructor_mode,
         model=extractor.endpoint.model,
         messages=extractor.prompt.messages(text),
@@ -132,12 +132,16 @@ def download(batch_id: str, path: str | Path, *, base_url: str | None = None, ap
 
 @dataclass(frozen=True)
 class _Downloaded:
-    """Answers a job's one question with what the Batch API answered (an `Asker`)."""
+    """Answers a job's first question with what the Batch API answered (an `Asker`); a follow-up
+    (a gap the rules left open) was never sent, so it is `unasked` and that field stays empty."""
 
     answer: BaseModel
     usage: Usage
 
     def __call__(self, job: Job, response_model: type[M], messages: list[dict[str, Any]]) -> M:
+        if not isinstance(self.answer, response_model):
+            raise ExtractionError("the Batch API answers one question a letter", kind="unasked",
+                                  attempts=job.calls, usage=job.usage)  # fmt: skip
         job.calls += 1
         job.usage += self.usage
         return cast(M, self.answer)
@@ -153,7 +157,7 @@ def _answer(response: dict[str, Any], mode: Mode) -> tuple[ChatCompletion, _Down
                               kind="api", attempts=1, usage=usage)  # fmt: skip
     completion = ChatCompletion.model_validate(body)
     try:
-        answer = process_response(completion, response_model=DeterminationFields, stream=False, mode=mode)
+        answer = process_response(completion, response_model=Pointed, stream=False, mode=mode)
     except IncompleteOutputException as exc:
         raise ExtractionError("model output hit max_tokens", kind="truncated", attempts=1, usage=usage) from exc
     except (ValidationError, ValueError, json.JSONDecodeError) as exc:
@@ -194,7 +198,7 @@ def collect(
 ) -> Collected:
     """Read a batch output file back into `out` (and `errors`), matching lines to the letters
     under `inputs`; letters already in `out` are passed over, so collecting twice is harmless."""
-    extractor = _extractor("batch", prompt, mode, Options(max_checks=0))  # each answer names its model
+    extractor = _extractor("batch", prompt, mode, Options())  # no re-ask (the default); each answer names its model
     letters = {letter.id: letter for letter in plan(discover(inputs), out, None, False).todo}
     done = Collected([], [])
     with Output(out, errors) as output:

@@ -312,7 +312,8 @@ def _line(text: str, label: str) -> str | None:
     value = m[1]
     for line in (line.strip() for line in text[m.end() :].splitlines() if line.strip()):
         open_list = re.search(r"(?:,|\band|&|/)$", value) or len(line.split()) <= 3
-        if not open_list or _FIELD_LINE.match(line) or re.search(r"[.;:]$", value) or len(value) > 200:
+        heading = line.isupper()  # "CLINICAL CASE SUMMARY": the next section, not the list wrapping
+        if not open_list or heading or _FIELD_LINE.match(line) or re.search(r"[.;:]$", value) or len(value) > 200:
             break
         value += " " + line
     return value

@@ -234,30 +234,7 @@ class Item(BaseModel):
     rationale: Text = Field(description='The "Decision rationale:" text, verbatim.')
 
 
-class LetterFacts(BaseModel):
-    """Letter-level fields: from the credentials and the clinical case summary."""
-
-    model_config = ConfigDict(title="LetterFacts")
-
-    reviewer: Reviewer
-    patient: Patient
-    ur_decision_date: LetterDate = Field(
-        description="Date of the Utilization Review (UR) decision, as written; null if not given."
-    )
-
-
-ITEMS = "Every disputed item under 'IMR ISSUES, DECISIONS AND RATIONALES', in order."
-
-
-class DeterminationFields(LetterFacts):
-    """What a model is asked to fill for a whole letter (the tool is named "Determination").
-
-    `items` is bounded here because this is the model's tool schema; the record
-    (`Determination`) holds every item the letter has."""
-
-    model_config = ConfigDict(title="Determination")
-
-    items: list[Item] = Field(min_length=1, max_length=20, description=ITEMS)
+ITEMS = "Every disputed item the letter decides, in order."
 
 
 class Evidence(BaseModel):
@@ -284,12 +261,17 @@ class Header(BaseModel):
     )
 
 
-class Determination(DeterminationFields, Header):
+class Determination(Header):
     """One IMR final determination letter as a record, with the evidence for its values."""
 
     model_config = ConfigDict(title="Determination", json_schema_extra={"schema_version": SCHEMA_VERSION})
 
-    # Unbounded: a letter may list more items than a model is asked for at once.
+    reviewer: Reviewer
+    patient: Patient
+    ur_decision_date: LetterDate = Field(
+        description="Date of the Utilization Review (UR) decision, as written; null if not given."
+    )
+    # Unbounded: a letter may list more items than a model is asked for at once (`imr_llm.pointers`).
     items: list[Item] = Field(min_length=1, description=ITEMS)
 
     evidence: list[Evidence] = Field(

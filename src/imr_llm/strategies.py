@@ -1,9 +1,14 @@
 """Three ways to turn a letter into a `Determination`, compared by the eval.
 
-- `whole`: the whole letter in one model call. The answer is then checked against the
-  layout — item count, each decision, the reviewer's pages — and on disagreement the model
-  is re-asked with the reason (`Options.max_checks`); what still disagrees is taken from the
-  layout. A letter that tells the model to change its answers cannot change a decision.
+- `whole`: the model reads the whole letter in one call and points (`imr_llm.pointers`): each
+  disputed item's request, the words stating its decision, and the first words of its guideline
+  lines and rationale. Python cuts the passages out of the letter, and the same rules as
+  `per_item` read treatments, citations and pages from them and the letter-level fields from the
+  rest of the letter; the model is asked only for the gaps the rules leave, as `per_item` asks.
+  A layout that adds up checks the items — their number, each decision, the reviewer's pages —
+  and on disagreement the model is re-asked with the reason (`Options.max_checks`); what still
+  disagrees is taken from the layout. A letter that tells the model to change its answers cannot
+  change a decision.
 - `per_item`: the layout splits the letter; verbatim fields (request, decision, guideline
   lines, rationale) and everything a rule can read (counts, pages, dates, states) come from
   it. The model is asked only for what the rules left open, one field a question
@@ -29,12 +34,12 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 from rapidfuzz import fuzz
 
-from imr_llm import consistency, fields, normalize, questions, rules, salvage
+from imr_llm import consistency, fields, normalize, pointers, questions, rules, salvage
 from imr_llm.errors import ExtractionError
 from imr_llm.fields import GUIDELINE_LINES, ITEMS, Field
-from imr_llm.layout import ItemLayout, Layout, Span
+from imr_llm.layout import ItemLayout, Layout, Span, span
 from imr_llm.paths import FieldPath
-from imr_llm.schema import Determination, DeterminationFields, Evidence, Item, Treatment
+from imr_llm.schema import Determination, Evidence, Item, Treatment
 
 if TYPE_CHECKING:
     from imr_llm.job import Job
@@ -174,10 +179,11 @@ def _unrepresentable(job: Job, exc: salvage.UnrepresentableError) -> ExtractionE
     return ExtractionError(str(exc), kind="validation", attempts=job.calls, usage=job.usage)
 
 
-def _rule_record(job: Job) -> Determination:
-    """The layout's record by rule: a value that fails validation is rejected (`salvage`), not the letter."""
+def _rule_record(job: Job, layout: Layout | None = None) -> Determination:
+    """The record by rule from `layout` (default: the job's): a value that fails validation is
+    rejected (`salvage`), not the letter."""
     try:
-        return rules.record(job.layout)
+        return rules.record(layout or job.layout)
     except salvage.UnrepresentableError as exc:
         raise _unrepresentable(job, exc) from None
 
@@ -194,38 +200,72 @@ def rules_only(job: Job) -> Determination:
     return _flag(_evidence(record, job.layout, _layout_spans(job.layout), []), consistency.reasons(job.layout))
 
 
-def disagreements(answer: DeterminationFields, layout: Layout) -> list[str]:
-    """Where a whole-letter answer contradicts the letter's own structure."""
+def disagreements(items: list[ItemLayout], layout: Layout) -> list[str]:
+    """Where the items a model pointed at contradict the letter's own structure: their number,
+    each decision, the pages of each reviewer's guideline line."""
     if not layout.items:
         return []
-    if len(answer.items) != len(layout.items):
+    if len(items) != len(layout.items):
         headings = "; ".join(f'"{i.request.value}"' for i in layout.items)
-        return [f"the letter has {len(layout.items)} disputed item(s) ({headings}); you gave {len(answer.items)}"]
+        return [f"the letter has {len(layout.items)} disputed item(s) ({headings}); you gave {len(items)}"]
     problems = []
-    for n, (item, found) in enumerate(zip(answer.items, layout.items, strict=True), start=1):
-        if item.decision.value != found.verdict:
+    for n, (item, found) in enumerate(zip(items, layout.items, strict=True), start=1):
+        if item.verdict != found.verdict:
             problems.append(
-                f'item {n} "{found.request.value}" is {found.verdict.title()} in the letter, not {item.decision.value}'
+                f'item {n} "{found.request.value}" is {found.verdict.title()} in the letter, not {item.verdict}'
             )
-        read = rules.citation(found.reviewer_guideline)
-        if read is not None and read.pages and item.reviewer_guideline.pages != read.pages:
+        read, pointed = rules.citation(found.reviewer_guideline), rules.citation(item.reviewer_guideline)
+        if read is not None and read.pages and (pointed is None or pointed.pages != read.pages):
             problems.append(
-                f"item {n}: the MAXIMUS guideline line cites pages {read.pages}, not {item.reviewer_guideline.pages}"
+                f"item {n}: the reviewer's guideline line cites pages {read.pages}, "
+                f"not {pointed.pages if pointed else 'none'}: point at that line"
             )
     return problems
 
 
-def _with_header(job: Job, answer: DeterminationFields) -> Determination:
-    """A model's answer as a record, with the header fields no model is asked for read by rule."""
-    return Determination(**dict(answer), **dict(rules.header(job.text)))
+def _settled(located: pointers.Located, layout: Layout) -> pointers.Located:
+    """The pointed items with what still contradicts a consistent layout taken from it: all of its
+    items when the count differs, else each disagreeing decision and reviewer's guideline line."""
+    if len(located.items) != len(layout.items):
+        return pointers.Located(layout.items, lost=[], guessed=[])
+    settled = []
+    for item, found in zip(located.items, layout.items, strict=True):
+        if item.verdict != found.verdict:
+            item = dataclasses.replace(item, decision=found.decision, judged=None)
+        read, pointed = rules.citation(found.reviewer_guideline), rules.citation(item.reviewer_guideline)
+        if read is not None and read.pages and (pointed is None or pointed.pages != read.pages):
+            item = dataclasses.replace(item, reviewer_guideline=found.reviewer_guideline)
+        settled.append(item)
+    return dataclasses.replace(located, items=settled)
+
+
+def _outside_items(text: str, items: list[ItemLayout]) -> str:
+    """`text` with the items' guideline lines and rationales blanked out, offsets kept: where the
+    letter-level rules read, so a rationale's "4 year old" study is never the patient's age."""
+    chars = list(text)
+    for item in items:
+        for part in (item.claims_administrator_guideline, item.reviewer_guideline, item.rationale):
+            if part is not None:
+                chars[part.start : part.end] = " " * (part.end - part.start)
+    return "".join(chars)
+
+
+def _point(job: Job, messages: list[dict[str, Any]]) -> tuple[pointers.Pointed, pointers.Located]:
+    answer = job.ask(pointers.Pointed, messages)
+    return answer, pointers.locate(job.text, answer)
 
 
 def whole(job: Job) -> Determination:
-    doubts = consistency.reasons(job.layout)  # a layout that does not add up checks and fixes nothing
-    messages = job.prompt.messages(job.text)
-    answer = job.ask(DeterminationFields, messages)
+    """The model points at each item's passages and states each decision (`imr_llm.pointers`); the
+    rules read the passages, and the letter-level fields from the rest of the letter; the model is
+    asked only for the gaps the rules leave. A consistent layout checks the items: a disagreement is
+    re-asked (`Options.max_checks`), and what still disagrees is taken from the layout."""
+    text, layout = job.text, job.layout
+    doubts = consistency.reasons(layout)  # a layout that does not add up checks and fixes nothing
+    messages = job.prompt.messages(text)
+    answer, located = _point(job, messages)
     for _ in range(job.options.max_checks if not doubts else 0):
-        problems = disagreements(answer, job.layout)
+        problems = disagreements(located.items, layout)
         if not problems:
             break
         messages = [
@@ -236,18 +276,22 @@ def whole(job: Job) -> Determination:
                 "content": "Your answer disagrees with the letter: " + "; ".join(problems) + ". Correct it.",
             },
         ]
-        answer = job.ask(DeterminationFields, messages)
-    spans: dict[str, Span] = {}
-    if not doubts and disagreements(answer, job.layout):  # still wrong: the letter's structure wins
-        read = _rule_record(job)
-        if len(answer.items) == len(read.items):
-            for item, rule_item in zip(answer.items, read.items, strict=True):
-                item.decision = rule_item.decision
-                item.reviewer_guideline.pages = rule_item.reviewer_guideline.pages
-        else:
-            answer.items = read.items
-            spans = _layout_spans(job.layout)
-    return _flag(_evidence(_with_header(job, answer), job.layout, spans, None), doubts)
+        answer, located = _point(job, messages)
+    if not doubts and disagreements(located.items, layout):  # still wrong: the letter's structure wins
+        located = _settled(located, layout)
+    items = located.items
+    outside = _outside_items(text, items)
+    everywhere = span(outside, 0, len(outside)) or Span(0, 0, "")
+    sections = {name: layout.sections.get(name, everywhere) for name in ("credentials", "summary")}
+    record = _rule_record(job, Layout(outside, sections, layout.header, items))
+    filled = _fill_gaps(job, record, " ".join(outside.split()), [i.request.value for i in items])
+    by_model = [ITEMS / i for i, item in enumerate(items) if item not in layout.items]
+    pointed = Layout(text, items=items)
+    spans = {path: at for path, at in _layout_spans(pointed).items() if path not in located.guessed}
+    record.needs_review += [f"{path}: the words the model pointed at are not in the letter" for path in located.lost]
+    if len(answer.items) >= pointers.MAX_ITEMS and items is not layout.items:
+        record.needs_review.append(f"items: the model listed the most items one answer holds ({pointers.MAX_ITEMS})")
+    return _flag(_evidence(record, pointed, spans, by_model + filled), doubts)
 
 
 def _gaps(target: BaseModel, table: Iterable[Field], block: str) -> list[Field]:
@@ -277,10 +321,16 @@ def _gap_answer(
 ) -> Any:
     """The model's answer to one gap question; when none fits the field within the re-ask bounds
     (asked for a state where the letter names a profession), the gap stays empty and is listed in
-    `rejected` with the reason in `needs_review`, and the letter goes on. Other failures fail it."""
+    `rejected` with the reason in `needs_review`, and the letter goes on; likewise, with its own
+    reason, a question that cannot be asked (a Batch API answer). Other failures fail the letter."""
     try:
         return questions.ask(job, root, field, shown, part)
     except ExtractionError as exc:
+        if exc.kind == "unasked":
+            record.needs_review.append(
+                f"{path}: the letter states it but no rule reads it, and the model was not asked"
+            )
+            return None
         if exc.kind != "validation":
             raise
     record.rejected.append(str(path))
@@ -296,20 +346,15 @@ TREATMENT_GAPS = [
 `Treatment` question per item heading answers them."""
 
 
-def per_item(job: Job) -> Determination:
-    if consistency.reasons(job.layout):  # no items, or a layout that does not add up: the model reads it all
-        return whole(job)
-    layout, text = job.layout, job.text
-    record = _rule_record(job)
+def _fill_gaps(job: Job, record: Determination, block: str, headings: list[str]) -> list[FieldPath]:
+    """Ask the model for each field the rules left open that the letter states: a letter-level field
+    from the sentences of `block` that state it, an item's treatment from its heading; the paths filled."""
     filled: list[FieldPath] = []
-    parts = [layout.sections.get(k) for k in ("credentials", "summary")]
-    block = "\n\n".join(text[p.start : p.end] for p in parts if p) or text
     for f in _gaps(record, fields.LETTER, block):
         shown = questions.stating(block, f)
         if shown and _fill(record, f, _gap_answer(job, record, f.path, Determination, f, shown, "letter"), shown):
             filled.append(f.path)
-    for i, (item, found) in enumerate(zip(record.items, layout.items, strict=True)):
-        heading = text[found.heading.start : found.heading.end]
+    for i, (item, heading) in enumerate(zip(record.items, headings, strict=True)):
         at = ITEMS / i / TREATMENT
         paths = [
             f.path
@@ -319,6 +364,18 @@ def per_item(job: Job) -> Determination:
         if paths:  # validated again, so the generic name follows a filled-in name or category
             item.treatment = Treatment.model_validate(dict(item.treatment))
         filled += [at / p for p in paths]
+    return filled
+
+
+def per_item(job: Job) -> Determination:
+    if consistency.reasons(job.layout):  # no items, or a layout that does not add up: the model reads it all
+        return whole(job)
+    layout, text = job.layout, job.text
+    record = _rule_record(job)
+    parts = [layout.sections.get(k) for k in ("credentials", "summary")]
+    block = "\n\n".join(text[p.start : p.end] for p in parts if p) or text
+    headings = [text[found.heading.start : found.heading.end] for found in layout.items]
+    filled = _fill_gaps(job, record, block, headings)
     return _evidence(record, layout, _layout_spans(layout), filled)
 
 
