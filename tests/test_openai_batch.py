@@ -43,7 +43,9 @@ def test_request_file_sends_what_a_live_extraction_sends(letters: Path, tmp_path
     extract_result(sample_text := (letters / f"{NAMES[2]}.txt").read_text(), model="gpt-4.1-mini",
                    base_url=fake.base_url, strategy="whole", cache=False)  # fmt: skip
     live, body = fake.requests[0], lines[2]["body"]
-    assert sample_text in body["messages"][1]["content"]
+    shown = body["messages"][1]["content"]
+    assert sample_text[sample_text.index("The Final Determination was based") :].strip() in shown
+    assert "CLINICAL CASE SUMMARY" not in shown, "the items section: the rules read the summary"
     assert {k: live[k] for k in body} == body  # same messages, tool schema, tool choice, settings
 
 

@@ -151,3 +151,12 @@ def test_letters_in_unknown_formats(fake):
     assert len(fake.requests) == 1
     assert "items.0.request" in record.ungrounded, "another letter's request"
     assert "items.0.rationale: the words the model pointed at are not in the letter" in record.needs_review
+
+
+def test_whole_shows_the_model_only_the_items_of_a_layout_that_adds_up(fake):
+    """The rules read the credentials and summary, so the pointing call need not evaluate them."""
+    fake.queue(completion(json.dumps(pointed("001_63c5b1a966744848"))))
+    record = run(fake, sample("001_63c5b1a966744848"), "whole").determination
+    shown = fake.requests[0]["messages"][1]["content"]
+    assert "Cyclobenzaprine 7.5mg #60 refills x 3:  Upheld" in shown and "CLINICAL CASE SUMMARY" not in shown
+    assert fields(record) == gold("001_63c5b1a966744848"), "the letter-level fields, read by rule"

@@ -30,6 +30,7 @@ from openai.types.chat import ChatCompletion
 from pydantic import BaseModel, ValidationError
 
 from imr_llm import client as clients
+from imr_llm import layout
 from imr_llm.errors import ConfigError, ExtractionError, ImrLlmError, InvalidLetterError
 from imr_llm.extract import Extractor
 from imr_llm.files import private_file
@@ -40,6 +41,7 @@ from imr_llm.prompts import Prompt
 from imr_llm.result import Usage
 from imr_llm.rows import Outcome, Output, errors_path, plan
 from imr_llm.sources import Letter, discover
+from imr_llm.strategies import pointing_messages
 
 ENDPOINT = "/v1/chat/completions"
 
@@ -60,7 +62,7 @@ def request_body(text: str, extractor: Extractor) -> dict[str, Any]:
         Pointed,
         mode=extractor.endpoint.instructor_mode,
         model=extractor.endpoint.model,
-        messages=extractor.prompt.messages(text),
+        messages=pointing_messages(extractor.prompt, text, layout.parse(text)),
         **extractor.options.generation(),
     )
     return body

@@ -113,6 +113,7 @@ _DECISION_WORDS = re.compile(r"[ \t]*[:-]?[ \t]*\b(?:upheld|overturned)\b[ \t.]*
 
 
 def _words(words: str, flags: int = re.I) -> re.Pattern[str] | None:
+    """`words` as a pattern that takes any run of white space between them (None: no words)."""
     tokens = words.split()
     return re.compile(r"\s+".join(re.escape(t) for t in tokens), flags) if tokens else None
 
@@ -122,11 +123,11 @@ def _find(text: str, words: str, start: int = 0) -> int | None:
     case, else where they align best with at least `FOUND` similarity (a model may drop a comma);
     of several places, the first that begins its line after at most a label ("Reasons: …"), since a
     passage's opening words can recur inside the passage before it."""
-    pattern = _words(words)
-    if pattern is None:
-        return None
     for flags in (0, re.I):
-        hits = [m.start() for m in _words(words, flags).finditer(text, start)]  # type: ignore[union-attr]
+        pattern = _words(words, flags)
+        if pattern is None:
+            return None
+        hits = [m.start() for m in pattern.finditer(text, start)]
         if hits:
             return next((at for at in hits if _begins_line(text, at)), hits[0])
     needle = " ".join(words.split()).lower()

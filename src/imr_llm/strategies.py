@@ -43,6 +43,7 @@ from imr_llm.schema import Determination, Evidence, Item, Treatment
 
 if TYPE_CHECKING:
     from imr_llm.job import Job
+    from imr_llm.prompts import Prompt
 
 GROUNDED = 90
 """rapidfuzz partial_ratio at or above which a model's phrase counts as found in its block."""
@@ -200,6 +201,15 @@ def rules_only(job: Job) -> Determination:
     return _flag(_evidence(record, job.layout, _layout_spans(job.layout), []), consistency.reasons(job.layout))
 
 
+def _pages_differ(item: ItemLayout, found: ItemLayout) -> tuple[list[int], list[int] | None] | None:
+    """The pages the layout's reviewer guideline line cites, and those of the line the model pointed
+    at (None: no line), when they differ; None when they agree or the layout's line cites none."""
+    read, pointed = rules.citation(found.reviewer_guideline), rules.citation(item.reviewer_guideline)
+    if read is None or not read.pages or (pointed is not None and pointed.pages == read.pages):
+        return None
+    return read.pages, pointed.pages if pointed is not None else None
+
+
 def disagreements(items: list[ItemLayout], layout: Layout) -> list[str]:
     """Where the items a model pointed at contradict the letter's own structure: their number,
     each decision, the pages of each reviewer's guideline line."""
@@ -214,11 +224,10 @@ def disagreements(items: list[ItemLayout], layout: Layout) -> list[str]:
             problems.append(
                 f'item {n} "{found.request.value}" is {found.verdict.title()} in the letter, not {item.verdict}'
             )
-        read, pointed = rules.citation(found.reviewer_guideline), rules.citation(item.reviewer_guideline)
-        if read is not None and read.pages and (pointed is None or pointed.pages != read.pages):
+        if pages := _pages_differ(item, found):
             problems.append(
-                f"item {n}: the reviewer's guideline line cites pages {read.pages}, "
-                f"not {pointed.pages if pointed else 'none'}: point at that line"
+                f"item {n}: the reviewer's guideline line cites pages {pages[0]}, not {pages[1] or 'none'}: "
+                "point at that line"
             )
     return problems
 
@@ -232,8 +241,7 @@ def _settled(located: pointers.Located, layout: Layout) -> pointers.Located:
     for item, found in zip(located.items, layout.items, strict=True):
         if item.verdict != found.verdict:
             item = dataclasses.replace(item, decision=found.decision, judged=None)
-        read, pointed = rules.citation(found.reviewer_guideline), rules.citation(item.reviewer_guideline)
-        if read is not None and read.pages and (pointed is None or pointed.pages != read.pages):
+        if _pages_differ(item, found):
             item = dataclasses.replace(item, reviewer_guideline=found.reviewer_guideline)
         settled.append(item)
     return dataclasses.replace(located, items=settled)
@@ -250,6 +258,16 @@ def _outside_items(text: str, items: list[ItemLayout]) -> str:
     return "".join(chars)
 
 
+def pointing_messages(prompt: Prompt, text: str, layout: Layout) -> list[dict[str, str]]:
+    """The messages of `whole`'s pointing call (a Batch API request holds the same). They show the
+    letter from its items section on where a layout that adds up finds one: the rules read the
+    credentials and summary, so the model need not, and evaluating the prompt is most of a local
+    model's time. Otherwise the whole letter. Pointers are looked for in the whole letter."""
+    section = layout.sections.get("items")
+    shown = text[section.start :] if section is not None and not consistency.reasons(layout) else text
+    return prompt.messages(shown)
+
+
 def _point(job: Job, messages: list[dict[str, Any]]) -> tuple[pointers.Pointed, pointers.Located]:
     answer = job.ask(pointers.Pointed, messages)
     return answer, pointers.locate(job.text, answer)
@@ -262,7 +280,7 @@ def whole(job: Job) -> Determination:
     re-asked (`Options.max_checks`), and what still disagrees is taken from the layout."""
     text, layout = job.text, job.layout
     doubts = consistency.reasons(layout)  # a layout that does not add up checks and fixes nothing
-    messages = job.prompt.messages(text)
+    messages = pointing_messages(job.prompt, text, layout)
     answer, located = _point(job, messages)
     for _ in range(job.options.max_checks if not doubts else 0):
         problems = disagreements(located.items, layout)
@@ -279,19 +297,27 @@ def whole(job: Job) -> Determination:
         answer, located = _point(job, messages)
     if not doubts and disagreements(located.items, layout):  # still wrong: the letter's structure wins
         located = _settled(located, layout)
-    items = located.items
+    record, filled = _read_pointed(job, located)
+    if len(answer.items) >= pointers.MAX_ITEMS and located.items is not layout.items:
+        record.needs_review.append(f"items: the model listed the most items one answer holds ({pointers.MAX_ITEMS})")
+    by_model = [ITEMS / i for i, item in enumerate(located.items) if item not in layout.items]
+    pointed = Layout(text, items=located.items)
+    spans = {path: at for path, at in _layout_spans(pointed).items() if path not in located.guessed}
+    return _flag(_evidence(record, pointed, spans, by_model + filled), doubts)
+
+
+def _read_pointed(job: Job, located: pointers.Located) -> tuple[Determination, list[FieldPath]]:
+    """The record the rules read off the located items, and the letter-level fields off the rest of
+    the letter (its credentials and summary where the layout finds them), with the gaps the rules
+    leave asked of the model; and the paths the model filled."""
+    text, layout, items = job.text, job.layout, located.items
     outside = _outside_items(text, items)
     everywhere = span(outside, 0, len(outside)) or Span(0, 0, "")
     sections = {name: layout.sections.get(name, everywhere) for name in ("credentials", "summary")}
     record = _rule_record(job, Layout(outside, sections, layout.header, items))
-    filled = _fill_gaps(job, record, " ".join(outside.split()), [i.request.value for i in items])
-    by_model = [ITEMS / i for i, item in enumerate(items) if item not in layout.items]
-    pointed = Layout(text, items=items)
-    spans = {path: at for path, at in _layout_spans(pointed).items() if path not in located.guessed}
     record.needs_review += [f"{path}: the words the model pointed at are not in the letter" for path in located.lost]
-    if len(answer.items) >= pointers.MAX_ITEMS and items is not layout.items:
-        record.needs_review.append(f"items: the model listed the most items one answer holds ({pointers.MAX_ITEMS})")
-    return _flag(_evidence(record, pointed, spans, by_model + filled), doubts)
+    block = "\n\n".join(outside[part.start : part.end] for part in dict.fromkeys(sections.values()))
+    return record, _fill_gaps(job, record, block, [i.request.value for i in items])
 
 
 def _gaps(target: BaseModel, table: Iterable[Field], block: str) -> list[Field]:
