@@ -39,6 +39,7 @@ def pointed(name: str, text: str | None = None) -> dict:
     layout finds them in `text` (default: the sample)."""
     found = layout.parse(text or sample(name)).items
     return {
+        "requests": [item["request"] for item in gold(name)["items"]],
         "items": [
             {
                 "request": item["request"],
@@ -47,7 +48,7 @@ def pointed(name: str, text: str | None = None) -> dict:
                 **{part: passage(getattr(at, part)) for part in LINES},
             }
             for item, at in zip(gold(name)["items"], found, strict=True)
-        ]
+        ],
     }
 
 
@@ -82,11 +83,18 @@ def fake() -> FakeOpenAI:
 
 def gold_reply(request: dict) -> Reply:
     """Answers a whole-letter request as a model that reads whichever sample it carries right."""
+    name = asked_about(request)
+    return completion(json.dumps(pointed(name))) if name else error(400)
+
+
+def asked_about(request: dict) -> str | None:
+    """Which sample a whole-letter request carries (by its last words: the model is shown the
+    letter from its items on), or None."""
     content = request["messages"][1]["content"]
     for path in sorted(SAMPLES.glob("*.txt")):
-        if path.read_text(encoding="utf-8")[:400] in content:
-            return completion(json.dumps(pointed(path.stem)))
-    return error(400)
+        if path.read_text(encoding="utf-8").strip()[-200:] in content:
+            return path.stem
+    return None
 
 
 def slow(reply: Callable[[dict], Reply], seconds: float) -> Callable[[dict], Reply]:

@@ -3,7 +3,7 @@ import shutil
 
 import pytest
 
-from conftest import GOLD, SAMPLES, cli_model, pointed
+from conftest import GOLD, SAMPLES, asked_about, cli_model, pointed
 from fake_server import completion, error
 from imr_llm.cli import main
 from imr_llm.evals.dataset import DatasetError, load
@@ -11,11 +11,9 @@ from imr_llm.evals.dataset import DatasetError, load
 
 def gold_for_letter(request):
     """Answer each letter with its own gold record, as a perfect model would."""
-    user = request["messages"][-1]["content"]
-    for path in SAMPLES.glob("*.txt"):
-        if path.read_text()[:2000].strip()[-200:] in user:
-            return completion(json.dumps(pointed(path.stem)), prompt_tokens=1000, completion_tokens=400)
-    raise AssertionError("unknown letter")
+    name = asked_about(request)
+    assert name is not None, "unknown letter"
+    return completion(json.dumps(pointed(name)), prompt_tokens=1000, completion_tokens=400)
 
 
 def test_eval_cli_perfect_model_scores_one_and_writes_reports(fake, tmp_path, capsys):

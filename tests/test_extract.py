@@ -34,7 +34,8 @@ def test_letter_text_is_sent_verbatim_even_with_template_syntax(fake):
     fake.queue(answer())
     letter = sample(NAME) + "\nNote: {{ patient.name }} {% raw %} $letter"
     run(fake, letter)
-    assert letter in fake.requests[0]["messages"][1]["content"]
+    items = letter[letter.index("The Final Determination was based") :]  # what `whole` shows of a known layout
+    assert items.strip() in fake.requests[0]["messages"][1]["content"]
 
 
 def test_invalid_answer_is_reasked_with_the_reason_and_usage_is_summed(fake):

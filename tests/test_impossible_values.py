@@ -150,7 +150,7 @@ def test_in_a_cli_batch_the_model_s_impossible_value_reaches_neither_stderr_nor_
     (folder / "other.txt").write_text(sample("001_63c5b1a966744848"))
 
     def script(request: dict):
-        if "reported to her employer in writing" in request["messages"][1]["content"]:
+        if "Acupuncture for the Cervical Spine" in request["messages"][1]["content"]:  # letter NAME's items
             return whole_answer_with_a_bad_decision(request)
         return completion(json.dumps(pointed("001_63c5b1a966744848")))
 

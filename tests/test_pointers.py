@@ -1,7 +1,5 @@
 """`whole`'s pointing answer turned into layout spans (`imr_llm.pointers.locate`), with no model."""
 
-import json
-
 from conftest import pointed, sample
 from fake_server import completion
 from imr_llm import extract_result, layout
@@ -53,8 +51,12 @@ ANSWER = [
 ]  # fmt: skip
 
 
+def answer(items: list[dict]) -> Pointed:
+    return Pointed(requests=[i["request"] for i in items], items=items)
+
+
 def test_passages_run_to_the_next_pointer_or_heading_without_their_labels():
-    first, second = locate(LETTER, Pointed(items=ANSWER)).items
+    first, second = locate(LETTER, answer(ANSWER)).items
     assert first.rationale.value == (
         "NSAIDs are recommended at the lowest dose for the shortest period. "
         "The records show no benefit after a year of use."
@@ -66,10 +68,10 @@ def test_passages_run_to_the_next_pointer_or_heading_without_their_labels():
 
 
 def test_the_words_the_letter_states_decide_not_the_model_s_choice():
-    first, second = locate(LETTER, Pointed(items=ANSWER)).items
+    first, second = locate(LETTER, answer(ANSWER)).items
     assert (first.verdict, second.verdict) == ("upheld", "overturned"), '"No." reads on to "not medically necessary"'
     assert first.judged == "overturned", "the model's own choice is kept, and counts only where the words say none"
-    silent = locate(LETTER, Pointed(items=[{**ANSWER[0], "finding": "Something else"}])).items[0]
+    silent = locate(LETTER, answer([{**ANSWER[0], "finding": "Something else"}])).items[0]
     assert silent.verdict == "overturned"
 
 
@@ -84,21 +86,21 @@ def test_guideline_lines_that_open_alike_are_each_their_own_line():
 
 
 def test_an_item_listed_again_is_dropped():
-    located = locate(LETTER, Pointed(items=ANSWER * 3))  # a small model repeating the letter's items
+    located = locate(LETTER, answer(ANSWER * 3))  # a small model repeating the letter's items
     assert [i.request.value for i in located.items] == ["Naproxen 550mg #90", ANSWER[1]["request"]]
     assert located.lost == [] and located.guessed == []
 
 
 def test_words_not_in_the_letter_are_reported_not_guessed_at():
     invented = {**ANSWER[0], "request": "Celebrex 200mg #30", "rationale": "The patient improved markedly with"}
-    located = locate(LETTER, Pointed(items=[invented]))
+    located = locate(LETTER, answer([invented]))
     assert located.lost == ["items.0.rationale"] and located.guessed == ["items.0.request"]
     assert located.items[0].rationale is None
 
 
 def test_a_letter_in_a_layout_the_parser_does_not_know_reads_whole(fake):
     assert not layout.parse(LETTER).items, "the layout cannot read it: the model's pointers are all there is"
-    fake.queue(completion(json.dumps({"items": ANSWER})))
+    fake.queue(completion(answer(ANSWER).model_dump_json()))
     record = extract_result(LETTER, model="m", base_url=fake.base_url, strategy="whole", cache=False).determination
     assert len(fake.requests) == 1, "the rules read every letter-level field: no gap question"
     assert [i.decision.value for i in record.items] == ["upheld", "overturned"]
@@ -114,3 +116,25 @@ def test_a_letter_in_a_layout_the_parser_does_not_know_reads_whole(fake):
     assert record.reviewer.specialties == ["Family Practice"] and record.reviewer.licensed_states == ["OR"]
     assert record.ungrounded == []
     assert {e.source for e in record.evidence if e.path.startswith("items.")} == {"model"}
+
+
+def test_items_named_but_not_detailed_are_asked_for_once_more(fake):
+    """A small model lists every request of a letter more reliably than it details them; with no
+    layout to settle the count, the ones it named but skipped are asked for once."""
+    first = Pointed(requests=[i["request"] for i in ANSWER], items=ANSWER[:1])
+    fake.queue(completion(first.model_dump_json()), completion(answer(ANSWER[1:]).model_dump_json()))
+    record = extract_result(LETTER, model="m", base_url=fake.base_url, strategy="whole", cache=False).determination
+    assert [i.decision.value for i in record.items] == ["upheld", "overturned"]
+    asked = fake.requests[1]["messages"][-1]["content"]
+    assert "You listed 2 requests but detailed 1" in asked and ANSWER[1]["request"] in asked
+    assert record.needs_review == [
+        layout_reason for layout_reason in record.needs_review if layout_reason.startswith("layout:")
+    ]
+
+
+def test_items_still_not_detailed_are_flagged(fake):
+    first = Pointed(requests=[i["request"] for i in ANSWER], items=ANSWER[:1])
+    fake.queue(completion(first.model_dump_json()), completion(first.model_dump_json()))
+    record = extract_result(LETTER, model="m", base_url=fake.base_url, strategy="whole", cache=False).determination
+    assert len(fake.requests) == 2 and len(record.items) == 1
+    assert "items: the model named 1 more disputed item(s) than it detailed; not read" in record.needs_review

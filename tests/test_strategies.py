@@ -129,7 +129,7 @@ def test_whole_answer_fixed_on_reask_is_kept(fake):
 
 def test_whole_flags_what_the_model_points_at_that_is_not_in_the_letter(fake):
     invented = pointed("001_63c5b1a966744848")
-    invented["items"][0]["request"] = "Cyclobenzaprine 10mg #90"
+    invented["items"][0]["request"] = invented["requests"][0] = "Cyclobenzaprine 10mg #90"
     invented["items"][0]["rationale"] = "The patient is doing great and needs more"
     fake.queue(completion(json.dumps(invented)))
     record = run(fake, sample("001_63c5b1a966744848"), "whole").determination

@@ -268,20 +268,43 @@ def pointing_messages(prompt: Prompt, text: str, layout: Layout) -> list[dict[st
     return prompt.messages(shown)
 
 
-def _point(job: Job, messages: list[dict[str, Any]]) -> tuple[pointers.Pointed, pointers.Located]:
-    answer = job.ask(pointers.Pointed, messages)
-    return answer, pointers.locate(job.text, answer)
+def _complete(
+    job: Job, answer: pointers.Pointed, messages: list[dict[str, Any]]
+) -> tuple[pointers.Pointed, list[dict[str, Any]]]:
+    """The answer with the items it named in `requests` but did not detail asked for once more and
+    added; what is still missing is said in `needs_review` by the caller (the counts differ)."""
+    missing = pointers.undetailed(answer)
+    if not missing:
+        return answer, messages
+    asked = [
+        *messages,
+        {"role": "assistant", "content": answer.model_dump_json()},
+        {"role": "user", "content": f"You listed {len(answer.requests)} requests but detailed {len(answer.items)}. "
+         "Answer again with only the requests you did not detail, each detailed: " + "; ".join(missing) + "."},
+    ]  # fmt: skip
+    try:
+        more = job.ask(pointers.Pointed, asked)
+    except ExtractionError as exc:
+        if exc.kind != "unasked":  # a Batch API answer: the one question was all there is
+            raise
+        return answer, messages
+    items = [*answer.items, *more.items][: pointers.MAX_ITEMS]
+    return answer.model_copy(update={"items": items}), asked
 
 
 def whole(job: Job) -> Determination:
-    """The model points at each item's passages and states each decision (`imr_llm.pointers`); the
+    """The model names the letter's items and points at each one's passages (`imr_llm.pointers`); the
     rules read the passages, and the letter-level fields from the rest of the letter; the model is
-    asked only for the gaps the rules leave. A consistent layout checks the items: a disagreement is
-    re-asked (`Options.max_checks`), and what still disagrees is taken from the layout."""
+    asked only for the gaps the rules leave. A layout that adds up checks the items: a disagreement
+    is re-asked (`Options.max_checks`), and what still disagrees is taken from the layout. Without
+    one, the items the model named but did not detail are asked for once more."""
     text, layout = job.text, job.layout
     doubts = consistency.reasons(layout)  # a layout that does not add up checks and fixes nothing
     messages = pointing_messages(job.prompt, text, layout)
-    answer, located = _point(job, messages)
+    answer = job.ask(pointers.Pointed, messages)
+    if doubts:  # no layout settles what the model missed: ask once for what it named but did not detail
+        answer, messages = _complete(job, answer, messages)
+    located = pointers.locate(text, answer)
     for _ in range(job.options.max_checks if not doubts else 0):
         problems = disagreements(located.items, layout)
         if not problems:
@@ -294,16 +317,27 @@ def whole(job: Job) -> Determination:
                 "content": "Your answer disagrees with the letter: " + "; ".join(problems) + ". Correct it.",
             },
         ]
-        answer, located = _point(job, messages)
+        answer = job.ask(pointers.Pointed, messages)
+        located = pointers.locate(text, answer)
     if not doubts and disagreements(located.items, layout):  # still wrong: the letter's structure wins
         located = _settled(located, layout)
     record, filled = _read_pointed(job, located)
-    if len(answer.items) >= pointers.MAX_ITEMS and located.items is not layout.items:
-        record.needs_review.append(f"items: the model listed the most items one answer holds ({pointers.MAX_ITEMS})")
+    if located.items is not layout.items:  # the model's items, not the layout's: say what may be missing
+        record.needs_review += _incomplete(answer)
     by_model = [ITEMS / i for i, item in enumerate(located.items) if item not in layout.items]
     pointed = Layout(text, items=located.items)
     spans = {path: at for path, at in _layout_spans(pointed).items() if path not in located.guessed}
     return _flag(_evidence(record, pointed, spans, by_model + filled), doubts)
+
+
+def _incomplete(answer: pointers.Pointed) -> list[str]:
+    """Why the items a model answered may not be all the letter decides (quoting none of its words)."""
+    reasons = []
+    if missing := pointers.undetailed(answer):
+        reasons.append(f"items: the model named {len(missing)} more disputed item(s) than it detailed; not read")
+    if len(answer.items) >= pointers.MAX_ITEMS:
+        reasons.append(f"items: the model listed the most items one answer holds ({pointers.MAX_ITEMS})")
+    return reasons
 
 
 def _read_pointed(job: Job, located: pointers.Located) -> tuple[Determination, list[FieldPath]]:
