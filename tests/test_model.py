@@ -55,7 +55,7 @@ def test_whole_finds_the_shared_prompt_prefix_evaluated(tmp_path):
     later = "\n".join(default_server.log.read_text().splitlines()[seen:])
     hit, remaining = map(int, re.search(r"(\d+) prefix-match hit, remaining (\d+) prompt tokens", later).groups())
     assert hit >= 600, "system text, tool schema and instructions: about 700 tokens, evaluated once"
-    assert remaining >= 1000, "the letter's own tokens are evaluated"
+    assert remaining >= 500, "the letter's own tokens are evaluated (002 from its items section on: ~870)"
     print(f"\nprefix reused: {hit} tokens; evaluated: {remaining}; {second.latency_s:.0f}s")
 
 
