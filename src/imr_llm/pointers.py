@@ -243,7 +243,7 @@ def _pin(text: str, pointers: list[ItemPointer]) -> list[_Pinned]:
         ahead = after
         for name in PASSAGES:
             words = getattr(pointer, name)
-            tries = (_find(text, words, ahead), _find(text, words, after), _find(text, words))
+            tries = (_find(text, words, start) for start in (ahead, after, 0))  # lazily: stop at the first place
             starts[name] = at = next((a for a in tries if a is not None), None)
             ahead = ahead if at is None else at + 1
         pinned.append(_Pinned(pointer, request, starts))
