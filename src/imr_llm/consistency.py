@@ -72,6 +72,20 @@ def _final_determination(layout: Layout) -> list[str]:
     return ["layout: the letter's final determination does not match the decisions of its items"]
 
 
+_ENDS_SENTENCE = re.compile(r"[.!?][\"')\]]*$")
+
+
+def _cut_short(layout: Layout) -> list[str]:
+    """A last rationale that stops mid-sentence: the letter's last page is missing, or it was cut."""
+    last = layout.items[-1].rationale if layout.items else None
+    if last is None or _ENDS_SENTENCE.search(last.value):
+        return []
+    return [
+        f"layout: items.{len(layout.items) - 1}.rationale ends mid-sentence: the letter may be cut short "
+        "(a page missing)"
+    ]
+
+
 def reasons(layout: Layout) -> list[str]:
     """Why records read off this layout cannot be trusted as they stand; [] when it adds up."""
     items = layout.items
@@ -94,4 +108,4 @@ def reasons(layout: Layout) -> list[str]:
             f"layout: {len(layout.unplaced)} passage(s) in the items section belong to no item part "
             f"(characters {where})"
         )
-    return found + _final_determination(layout)
+    return found + _final_determination(layout) + _cut_short(layout) + layout.doubts

@@ -152,7 +152,7 @@ def guideline(document: str | None, sources: Iterable[str], topic: str | None, m
     mtus = _mtus_document(doc)
     if mtus is not None:
         return mtus
-    if "acoem" in doc.lower() or (not doc and "ACOEM" in named):
+    if re.search(r"acoem|american college of occupational", doc, re.I) or (not doc and "ACOEM" in named):
         return _acoem(f"{topic} {doc}") if mtus_based or "MTUS" in named else Guideline.OTHER
     if re.fullmatch(r"\s*(?:california\s+)?(?:the\s+)?MTUS\s*(?:guidelines?)?\s*", doc, re.I) or (
         not doc and "MTUS" in named

@@ -19,7 +19,7 @@ from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
 
-from imr_llm import layout
+from imr_llm import structure
 from imr_llm.layout import Layout
 from imr_llm.options import Options
 from imr_llm.prompts import Prompt
@@ -49,7 +49,7 @@ class Job:
 
     @functools.cached_property
     def layout(self) -> Layout:
-        return layout.parse(self.text)
+        return structure.parse(self.text)
 
     def ask(self, response_model: type[M], messages: list[dict[str, Any]]) -> M:
         """One answer of `response_model`, from whoever answers this job."""

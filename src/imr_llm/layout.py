@@ -25,11 +25,14 @@ does not). Every `Span` slices back to its text: `" ".join(text[start:end].split
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import statistics
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
+
+from imr_llm.vocabulary import CLOSING, DECISION_WORD, NECESSARY, NOT, OVERTURNED_WORD, UPHELD_WORD, any_phrase, phrase
 
 
 def _line_start(names: dict[str, str], tail: str) -> re.Pattern[str]:
@@ -39,63 +42,67 @@ def _line_start(names: dict[str, str], tail: str) -> re.Pattern[str]:
 
 
 SECTIONS = {
-    "credentials": r"HOW THE IMR FINAL DETERMINATION WAS MADE",
-    "documents": r"DOCUMENTS REVIEWED",
-    "summary": r"CLINICAL CASE SUMMARY",
-    "items": r"IMR ISSUES,? DECISIONS,? AND RATIONALES|IMR DECISION\(S\) AND RATIONALE\(S\)",
+    "credentials": phrase("HOW THE IMR FINAL DETERMINATION WAS MADE"),
+    "documents": phrase("DOCUMENTS REVIEWED"),
+    "summary": phrase("CLINICAL CASE SUMMARY"),
+    "items": any_phrase("IMR ISSUES, DECISIONS, AND RATIONALES", "IMR DECISION(S) AND RATIONALE(S)"),
 }
 SECTIONS_2013 = {
-    "credentials": r"Medical\s+Qualifications\s+of\s+the\s+Expert\s+Reviewer",
-    "summary": r"Expert\s+Reviewer(?:'s)?\s+Case\s+Summary",
-    "documents": r"Documents\s+Reviewed\s+for\s+Determination",
+    "credentials": phrase("Medical Qualifications of the Expert Reviewer"),
+    "summary": rf"{phrase('Expert Reviewer')}(?:'s)?\s*{phrase('Case Summary')}",
+    "documents": phrase("Documents Reviewed for Determination"),
 }
 """2013 section titles end in ":" (and may carry their first words on the same line) or the line."""
 _SECTION = _line_start(SECTIONS, r"[ \t]*:?[ \t]*$")
 _SECTION_2013 = _line_start(SECTIONS_2013, r"[ \t]*(?::|$)")
-_GUIDELINES_USED = r"Medical\s+Treatment\s+Guidelines?\s*(?:\(s\))?\s+Used\s+by\s+the"
+_GUIDELINES_USED = rf"{phrase('Medical Treatment Guideline')}(?:s|\(s\))?\s*{phrase('Used by the')}"
 LABELS = {
-    "claims_administrator_guideline": rf"Claims\s+Administrator\s+guideline|{_GUIDELINES_USED}\s+Claims\s+"
-    r"Administrator",
-    "reviewer_guideline": rf"(?:MAXIMUS|Expert\s+Reviewer|Reviewer)\s+guideline|{_GUIDELINES_USED}\s+Expert\s+"
-    r"Reviewer",
-    "rationale": r"Decision\s+rationale|Rationale\s+for\s+the\s+Decision",
+    "claims_administrator_guideline": rf"{phrase('Claims Administrator guideline')}|{_GUIDELINES_USED}\s*"
+    + phrase("Claims Administrator"),
+    "reviewer_guideline": rf"{any_phrase('MAXIMUS', 'Expert Reviewer', 'Reviewer')}\s*{phrase('guideline')}"
+    rf"|{_GUIDELINES_USED}\s*{phrase('Expert Reviewer')}",
+    "rationale": any_phrase("Decision rationale", "Rationale for the Decision"),
 }
 _LABEL = _line_start(LABELS, r"[ \t]*:")
 _NUMBERING = r"(?:(?:\(\s*\d+\s*\)|\d+\s*[.)])(?=\s|$))"  # "1." "1)" "(1)", not the "0." of "0.025%"
-_HEADING = re.compile(
-    rf"^{_NUMBERING}?\s*(?P<request>.+?)[ \t]*:\s*(?P<decision>Upheld|Overturned)[ \t.]*$", re.S | re.I
-)
-_ENDS_WITH_DECISION = re.compile(r":[ \t]*(?:Upheld|Overturned)[ \t.]*$", re.I)
-_DECISION_ALONE = re.compile(r"^(?:Upheld|Overturned)[ \t.]*$", re.I)
-_STATED = re.compile(r":\s*(Upheld|Overturned)\b", re.I)
+_HEADING = re.compile(rf"^{_NUMBERING}?\s*(?P<request>.+?)[ \t]*:\s*(?P<decision>{DECISION_WORD})[ \t.]*$", re.S | re.I)
+_ENDS_WITH_DECISION = re.compile(rf":[ \t]*{DECISION_WORD}[ \t.]*$", re.I)
+_DECISION_ALONE = re.compile(rf"^{DECISION_WORD}[ \t.]*$", re.I)
+_STATED = re.compile(rf":\s*({DECISION_WORD})", re.I)
 """Every decision an items section states, found independently of the headings."""
-_REGARDING_START = re.compile(rf"^{_NUMBERING}?\s*Regarding\s+the\s+request\s+for\b", re.I)
-_REGARDING = re.compile(rf"^{_NUMBERING}?\s*Regarding\s+the\s+request\s+for\s+(?P<request>.+?)[ \t]*:$", re.S | re.I)
+_REGARDING_START = re.compile(rf"^{_NUMBERING}?\s*{phrase('Regarding the request for')}", re.I)
+_REGARDING = re.compile(
+    rf"^{_NUMBERING}?\s*{phrase('Regarding the request for')}\s*(?P<request>\S.*?)[ \t]*:$", re.S | re.I
+)
 _DETERMINED = re.compile(
-    r"^[ \t]*(?:\d+\s*[.)]|[-*\u2022])?[ \t]*MAXIMUS\s+Federal\s+Services,?\s+Inc\.?,?\s+has\s+determined\s+"
-    r"(?:that\s+)?the\s+request\s+for\s+(?P<request>\S.{0,400}?)\s+(?P<verdict>(?:is|are)\s+(?:not\s+)?medically\s+necessary"
-    r"(?:\s+and\s+appropriate)?)",
+    rf"^[ \t]*(?:\d+\s*[.)]|[-*\u2022])?[ \t]*{phrase('MAXIMUS Federal Services, Inc. has determined')}\s*"
+    rf"(?:{phrase('that')}\s*)?{phrase('the request for')}\s*(?P<request>\S.{{0,400}}?)\s+"
+    rf"(?P<verdict>(?:is|are)\s*(?:{NOT}\s*)?{NECESSARY}(?:\s*{phrase('and appropriate')})?)",
     re.M | re.S | re.I,
 )
-_FINAL_2013 = re.compile(r"Final\s+Determination\s*:\s*(?:UPHOLD|OVERTURN)", re.I)
+_FINAL_2013 = re.compile(rf"{phrase('Final Determination')}\s*:\s*{DECISION_WORD}", re.I)
 _SENTENCE_END = re.compile(r"[.!?:;][\"'\u201d\u2019)\]]*$")
 _SENTENCE_BREAK = re.compile(r"(?:[a-z]{2}|\d)[.!?][\"'\u201d\u2019)\]]*\s+[A-Z]")
 """A full stop that ends a sentence: after a word or number, not an abbreviation ("Dr. Lee")."""
 HEADER_FIELDS = {
-    "Dated": r"Dated",
-    "IMR Case Number": r"IMR\s+Case\s+Number",
-    "Case Number": r"Case\s+Number",
-    "Date of UR Decision": r"Date\s+of\s+UR\s+Decision",
-    "UR Denial Date": r"UR\s+Denial\s+Date",
-    "Date of Injury": r"Date\s+of\s+Injury",
-    "Date Assigned": r"Date\s+Assigned",
-    "Claim Number": r"Claim\s+Number",
-    "Final Determination": r"Final\s+Determination",
+    name: phrase(name)
+    for name in (
+        "Dated",
+        "IMR Case Number",
+        "Case Number",
+        "Date of UR Decision",
+        "UR Denial Date",
+        "Date of Injury",
+        "Date Assigned",
+        "Claim Number",
+        "Final Determination",
+    )
 }
 """Header labels known by name: found even when several share a line, and keyed by these names."""
 _KNOWN = "|".join(HEADER_FIELDS.values())
 _KNOWN_FIELD = re.compile(
-    rf"(?<![A-Za-z])(?P<label>{_KNOWN})[ \t]*:[ \t]*(?P<value>[^\n]*?)[ \t]*(?=(?<![A-Za-z])(?:{_KNOWN})[ \t]*:|\n|$)",
+    rf"(?<![A-Za-z])(?P<label>{_KNOWN})[ \t]*:[ \t]*(?P<value>[^\n]*?)[ \t]*(?=(?<![A-Za-z])(?:{_KNOWN})[ \t]*:"
+    r"|[ \t]+[A-Z][A-Za-z]*(?:[ \t]+[A-Z][A-Za-z]*){0,3}[ \t]*:|\n|$)",
     re.I,
 )
 _HEADER_FIELD = re.compile(
@@ -156,15 +163,27 @@ class ItemLayout:
         return verdict_of(words) or self.judged or ("upheld" if re.search(r"\bnot\b", words, re.I) else "overturned")
 
 
-_UPHELD = re.compile(r"\buph(?:eld|old)\b|\bnot\s+(?:\w+\s+){0,2}?necessary\b|\bunnecessary\b", re.I)
-_OVERTURNED = re.compile(r"\boverturn(?:ed)?\b|\breversed\b|(?<!\bnot\s)\bmedically\s+necessary\b", re.I)
+_NOT_NECESSARY = re.compile(
+    rf"{NOT}(?:\s+(?:\w+\s+){{0,2}}?{phrase('necessary')}|\s*{NECESSARY})|\bunnecessary\b", re.I
+)
+"""A finding that a request is not medically necessary: "is not medically necessary", "is not considered
+medically necessary", "is notmedically necessary" (a space lost), "was unnecessary"."""
+_UPHELD = re.compile(
+    rf"{UPHELD_WORD}|\b(?:denial|non-?certification|decision)\s+(?:\w+\s+){{0,3}}?(?:stands|is\s+affirmed)\b",
+    re.I,
+)
+_OVERTURNED = re.compile(rf"{OVERTURNED_WORD}|\breversed\b", re.I)
+_NECESSARY = re.compile(NECESSARY, re.I)
 
 
 def verdict_of(words: str) -> str | None:
     """The decision that `words` state ("Upheld", "is not medically necessary", "the denial is
-    reversed"), or None when they state none or both."""
-    upheld, overturned = _UPHELD.search(words), _OVERTURNED.search(words)
-    if bool(upheld) == bool(overturned):
+    reversed", "the denial stands"), or None when they state none or both."""
+    negated = list(_NOT_NECESSARY.finditer(words))
+    upheld = bool(negated or _UPHELD.search(words))
+    necessary = any(not any(n.start() <= m.start() < n.end() for n in negated) for m in _NECESSARY.finditer(words))
+    overturned = bool(necessary or _OVERTURNED.search(words))
+    if upheld == overturned:
         return None
     return "upheld" if upheld else "overturned"
 
@@ -180,10 +199,11 @@ class Layout:
     """Every decision the letter states, found apart from the items (one per item if all adds up)."""
     unplaced: list[Span] = field(default_factory=list)
     """Text in the items section that belongs to no item part (nothing is dropped silently)."""
+    doubts: list[str] = field(default_factory=list)
+    """What parsing could not settle (`imr_llm.consistency` reports them with its own reasons)."""
 
 
-_IMR = re.compile(r"\bIndependent\s+Medical\s+Review\b|\bIMR\b|\bMAXIMUS\b", re.I)
-_NECESSITY = re.compile(r"\bmedically\s+necessary\b", re.I)
+_IMR = re.compile(rf"\b{phrase('Independent Medical Review')}\b|\bIMR\b|\b{phrase('MAXIMUS')}\b", re.I)
 
 
 def states_decision(text: str) -> bool:
@@ -191,8 +211,8 @@ def states_decision(text: str) -> bool:
     a 2013 letter's "Final Determination: UPHOLD" / "has determined the request for …"), or in words
     of its own — an Independent Medical Review finding a request (not) medically necessary ("the
     denial is reversed", "the decision is left in place", a table of findings), which the model reads."""
-    known = re.search(r"\b(?:upheld|overturned)\b", text, re.I) or _FINAL_2013.search(text) or _DETERMINED.search(text)
-    return bool(known or (_IMR.search(text) and _NECESSITY.search(text)))
+    known = re.search(DECISION_WORD, text, re.I) or _FINAL_2013.search(text) or _DETERMINED.search(text)
+    return bool(known or (_IMR.search(text) and _NECESSARY.search(text)))
 
 
 @dataclass(frozen=True)
@@ -229,10 +249,16 @@ def _lines(text: str, start: int, end: int) -> list[_Line]:
     ]
 
 
-_CLOSING = re.compile(
-    r"^[ \t]*(?:Effect\s+of\s+the\s+Decision\b|Sincerely\b|cc\s*:|/[A-Za-z]{2,4}[ \t]*$)", re.MULTILINE | re.IGNORECASE
-)
-"""Where a letter's closing starts ("Effect of the Decision:", "Sincerely,", a typist's "/jr", "cc:")."""
+def closing(text: str, start: int) -> int | None:
+    """Where the letter's closing (`CLOSING`) starts after the last item part that begins after
+    `start`: a rationale may hold a line that reads like one ("CC: …", a line starting "Sincerely"),
+    so only what follows the last label can close the letter. A title ("Effect of the Decision",
+    "Sincerely,") is preferred to a "cc:" list or typist's initials before it."""
+    last = max((m.end() for m in _LABEL.finditer(text, start)), default=start)
+    found = list(CLOSING.finditer(text, last))
+    title = next((m for m in found if m["title"]), None)
+    first = title or next(iter(found), None)  # a real letter's list and initials follow its titles
+    return first.start() if first is not None else None
 
 
 def _sections(text: str) -> tuple[dict[str, Span], int]:
@@ -248,9 +274,9 @@ def _sections(text: str) -> tuple[dict[str, Span], int]:
         if first_item is not None:
             found.append((first_item.start, first_item.start, "items"))
     items_at = next((start for start, _, name in found if name == "items"), None)
-    closing = _CLOSING.search(text, items_at) if items_at is not None else None
-    if closing is not None:  # the letter's closing ends the last item: not part of its rationale
-        found.append((closing.start(), closing.start(), None))
+    ends = closing(text, items_at) if items_at is not None else None
+    if ends is not None:  # the letter's closing ends the last item: not part of its rationale
+        found.append((ends, ends, None))
     found.sort()
     sections: dict[str, Span] = {}
     for i, (_, body_start, name) in enumerate(found):
@@ -286,10 +312,18 @@ def _width(lines: list[_Line]) -> float:
     return statistics.median(len(line.text) for line in lines) if lines else 0
 
 
+_PROSE = re.compile(r"^[a-z]|\b(?:is|are|was|were|has|have|had|been|not|does|did|would|should|could|therefore|which)\b")
+"""A line that continues a sentence (a lower-case start) or says something (a verb): a rationale's
+last line whose full stop is missing, never the first line of a request (a heading names a service)."""
+
+
 def _wraps_into(prev: _Line, line: _Line, width: float) -> bool:
     """Whether `prev` is the first part of a request that wrapped onto `line`: it ends no
-    sentence, is no label line, and was full enough that `line`'s first word did not fit."""
+    sentence, is no label line and no prose, and was full enough that `line`'s first word did not fit."""
     if _SENTENCE_END.search(prev.text) or _LABEL.match(prev.text) or re.match(_NUMBERING, line.text):
+        return False
+    breaks = list(_SENTENCE_BREAK.finditer(prev.text))
+    if _PROSE.search(prev.text[breaks[-1].end() - 1 :] if breaks else prev.text):  # what would open the request
         return False
     return len(prev.text) + 1 + len(line.text.split()[0]) >= WRAPPED * width
 
@@ -364,22 +398,56 @@ def _verdicts(text: str, end: int) -> list[_Verdict]:
     return found
 
 
-def _match_verdict(request: str, verdicts: list[_Verdict], used: set[int]) -> int | None:
-    """The unused list entry whose request reads most like `request` (None if none is close)."""
-    scores = [(fuzz.token_sort_ratio(request.lower(), v.request), -n) for n, v in enumerate(verdicts) if n not in used]
-    if not scores:
-        return None
-    score, n = max(scores)
-    return -n if score >= 60 else None
+LIST_MATCH = 60
+"""rapidfuzz token_sort_ratio at or above which a heading's request and a list entry's can be one item."""
+LIST_MARGIN = 10
+"""How far the best list entry must score above the next for the words alone to settle the match."""
 
 
-def _items(text: str, section: Span, verdicts: list[_Verdict]) -> tuple[list[ItemLayout], list[Span]]:
-    """The items in `section`, and the passages in it that belong to no item part."""
+def _assign(requests: list[str], verdicts: list[_Verdict]) -> tuple[list[Span | None], list[int]]:
+    """Each 2013 heading's decision from the numbered list, and the headings whose entry the words
+    did not settle. An entry is taken by its words when it is the heading's clear best (`LIST_MATCH`,
+    by `LIST_MARGIN` over the next) and no other heading's; where the words do not settle it and the
+    list has one entry per heading, the entry at the heading's place in the list, listed as unsettled
+    (the letter is then checked by each item's own closing finding, or flagged); else none."""
+    scores = [[fuzz.token_sort_ratio(r.lower(), v.request) for v in verdicts] for r in requests]
+    chosen: list[int | None] = []
+    for row in scores:
+        ranked = sorted(range(len(row)), key=lambda n: (-row[n], n))
+        best = ranked[0] if ranked and row[ranked[0]] >= LIST_MATCH else None
+        clear = best is not None and (len(ranked) < 2 or row[best] - row[ranked[1]] >= LIST_MARGIN)
+        chosen.append(best if clear else None)
+    taken = [n for n in chosen if n is not None]
+    chosen = [n if n is not None and taken.count(n) == 1 else None for n in chosen]
+    unsettled = [k for k, n in enumerate(chosen) if n is None]
+    if len(requests) == len(verdicts):
+        chosen = [k if n is None and k not in chosen else n for k, n in enumerate(chosen)]
+    return [verdicts[n].verdict if n is not None else None for n in chosen], unsettled
+
+
+_FINDING = re.compile(rf"(?:is|are)\s*(?:{NOT}\s*)?{NECESSARY}", re.I)
+
+
+def _closing_finding(text: str, passage: Span | None) -> Span | None:
+    """Where an item's rationale ends on its finding ("… is not medically necessary and
+    appropriate."): the last finding in it, if it states a decision."""
+    found = list(_FINDING.finditer(text, passage.start, passage.end)) if passage is not None else []
+    last = span(text, found[-1].start(), found[-1].end()) if found else None
+    return last if last is not None and verdict_of(last.value) else None
+
+
+def _items(text: str, section: Span, verdicts: list[_Verdict]) -> tuple[list[ItemLayout], list[Span], list[str]]:
+    """The items in `section`, the passages in it that belong to no item part, and the doubts the
+    numbered list leaves (a heading matched to its entry by place, not words, whose rationale does
+    not confirm it)."""
     lines = _lines(text, section.start, section.end)
     marks = _marks(text, lines)
     items: list[dict[str, Span]] = []
     unplaced: list[Span] = []
-    used: set[int] = set()
+    listed, unsettled = _assign(
+        [m.request.value for m in marks if m.request is not None and m.decision is None], verdicts
+    )
+    from_list = iter(listed)
     bounds = [m.start for m in marks[1:]] + [section.end] if marks else []
     first = span(text, section.start, marks[0].start if marks else section.end)
     if first is not None and not (marks and _is_intro(first)):
@@ -388,12 +456,7 @@ def _items(text: str, section: Span, verdicts: list[_Verdict]) -> tuple[list[Ite
         piece = span(text, mark.value_start, end)
         whole = span(text, mark.start, end) or Span(mark.start, mark.start, "")  # a mark's line is never blank
         if mark.request is not None:
-            decision = mark.decision
-            if decision is None:  # 2013: the decision is in the numbered list
-                n = _match_verdict(mark.request.value, verdicts, used)
-                if n is not None:
-                    used.add(n)
-                    decision = verdicts[n].verdict
+            decision = mark.decision or next(from_list)  # 2013: the decision is in the numbered list
             if decision is None:
                 unplaced.append(whole)
                 items.append({})  # an item with no decision: what follows belongs to no item either
@@ -407,7 +470,31 @@ def _items(text: str, section: Span, verdicts: list[_Verdict]) -> tuple[list[Ite
                 items[-1][mark.label] = piece
         else:  # a label before any item, after an item with no decision, or a second one of its kind
             unplaced.append(whole)
-    return [ItemLayout(**parts) for parts in items if parts], unplaced
+    found = [ItemLayout(**parts) for parts in items if parts]
+    doubts = []
+    for n, item in enumerate(found):
+        if not any(listed[k] is item.decision for k in unsettled):
+            continue
+        finding = _closing_finding(text, item.rationale)
+        if finding is not None:  # the item's own last finding settles what the list's words did not
+            found[n] = dataclasses.replace(item, decision=finding)
+        else:
+            doubts.append(
+                f"layout: items.{n}'s request is worded unlike any one entry of the letter's numbered list, and "
+                "its rationale states no finding: its decision was taken from the entry at its place"
+            )
+    return found, unplaced, doubts
+
+
+_LETTER_START = re.compile(rf"^[ \t]*{phrase('Notice of Independent Medical Review Determination')}", re.M | re.I)
+
+
+def _letters(text: str) -> int:
+    """How many letters `text` holds, by the titles each letter has once (files are merged: PDFs of
+    several letters bound into one, text files concatenated)."""
+    counts = [sum(1 for m in _SECTION.finditer(text) if m.lastgroup == name) for name in SECTIONS]
+    counts += [sum(1 for m in _SECTION_2013.finditer(text) if m.lastgroup == name) for name in SECTIONS_2013]
+    return max([len(_LETTER_START.findall(text)), *counts])
 
 
 def parse(text: str) -> Layout:
@@ -420,9 +507,10 @@ def parse(text: str) -> Layout:
     items: list[ItemLayout] = []
     unplaced: list[Span] = []
     decisions: list[Span] = []
+    doubts: list[str] = []
     if section is not None:
         verdicts = _verdicts(text, section.start)
-        items, unplaced = _items(text, section, verdicts)
+        items, unplaced, doubts = _items(text, section, verdicts)
         stated = [span(text, m.start(1), m.end(1)) for m in _STATED.finditer(text, section.start, section.end)]
         decisions = [v.verdict for v in verdicts] or [s for s in stated if s is not None]
     missing = [name for name in ("credentials", "summary", "items") if name not in sections]
@@ -430,4 +518,6 @@ def parse(text: str) -> Layout:
         missing.append("item headings")
     for i, item in enumerate(items):
         missing += [f"items.{i}.{k}" for k in LABELS if getattr(item, k) is None]
-    return Layout(text, sections, header, items, missing, decisions, unplaced)
+    if (letters := _letters(text)) > 1:
+        doubts.append(f"layout: the text holds {letters} letters (their titles repeat); only the first was read")
+    return Layout(text, sections, header, items, missing, decisions, unplaced, doubts)

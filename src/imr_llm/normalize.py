@@ -30,6 +30,8 @@ _FREQUENCY = re.compile(
     re.IGNORECASE,
 )
 _VISITS = re.compile(r"(\d+)\s*(?:visits?|sessions?|treatments?)", re.IGNORECASE)
+TIMES_BY_WEEKS = re.compile(r"(?<![#\d.])\b(\d{1,2})\s*[xX]\s*(\d{1,2})\b(?!\s*(?:mg|mcg|ml|g|%|cm|mm)\b)")
+"""Visits written as a frequency by a number of weeks: "PT 2x6", "3 x 4" (not "#60 x 2", "10x20 mm")."""
 _QUANTITY = re.compile(r"#\s*(\d+)|(\d+)")
 _UNIT = re.compile(r"(\d)\s*(mg|mcg|g|ml|meq|units?|%)\b", re.IGNORECASE)
 _REFILLS_AFTER = re.compile(r"refills?\s*(?:x|:)?\s*(\d+)", re.IGNORECASE)
@@ -256,13 +258,15 @@ def parse_refills(value: object) -> int | None:
 
 
 def parse_visits(value: object) -> int | None:
-    """'2 times a week for 4 weeks' -> 8, '6 visits' -> 6, 8 -> 8."""
+    """'2 times a week for 4 weeks' -> 8, '6 visits' -> 6, '2x6' -> 12, 8 -> 8."""
     if isinstance(value, str):
         freq = _FREQUENCY.search(value)
         if freq:
             return int(freq.group(1)) * int(freq.group(2))
         if _VISITS.search(value):
             return first_int(value, _VISITS)
+        if times := TIMES_BY_WEEKS.search(value):
+            return int(times.group(1)) * int(times.group(2))
     return first_int(value)
 
 

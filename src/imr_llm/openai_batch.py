@@ -30,7 +30,7 @@ from openai.types.chat import ChatCompletion
 from pydantic import BaseModel, ValidationError
 
 from imr_llm import client as clients
-from imr_llm import layout
+from imr_llm import structure
 from imr_llm.errors import ConfigError, ExtractionError, ImrLlmError, InvalidLetterError
 from imr_llm.extract import Extractor
 from imr_llm.files import private_file
@@ -62,7 +62,7 @@ def request_body(text: str, extractor: Extractor) -> dict[str, Any]:
         Pointed,
         mode=extractor.endpoint.instructor_mode,
         model=extractor.endpoint.model,
-        messages=pointing_messages(extractor.prompt, text, layout.parse(text)),
+        messages=pointing_messages(extractor.prompt, text, structure.parse(text)),
         **extractor.options.generation(),
     )
     return body

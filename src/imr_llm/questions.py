@@ -21,6 +21,7 @@ from pydantic import BaseModel, create_model
 from imr_llm import rules
 from imr_llm.fields import Field
 from imr_llm.paths import FieldPath
+from imr_llm.vocabulary import INSTRUCTION
 
 if TYPE_CHECKING:
     from imr_llm.job import Job
@@ -28,12 +29,20 @@ if TYPE_CHECKING:
 _SENTENCE = re.compile(r"(?<=[.;!?])\s+(?=[A-Z(\"'])|\n\s*\n")
 
 
+def sentences(block: str) -> list[str]:
+    """The sentences (and paragraphs) of `block`, as gap questions split it."""
+    return [s for s in _SENTENCE.split(block) if s.strip()]
+
+
 def stating(block: str, field: Field) -> str:
-    """The sentences of `block` that state `field` (its cue; for a date, a date too), in order;
-    "" when none does: then the letter does not state it, and there is nothing to ask."""
+    """The sentences of `block` that state `field` (its cue; for a date, a date too), in order, never
+    one that reads as an instruction to a model (`vocabulary.INSTRUCTION`); "" when none does: then the
+    letter does not state it, and there is nothing to ask."""
     kept = []
-    for sentence in _SENTENCE.split(block):
+    for sentence in sentences(block):
         flat = " ".join(sentence.split())
+        if INSTRUCTION.search(flat):  # a planted instruction is never shown to a model
+            continue
         if field.cue and re.search(field.cue, flat, re.I) and (field.origin != "date" or re.search(rules.DATE, flat)):
             kept.append(flat)
     return "\n".join(kept)

@@ -19,24 +19,35 @@ from pydantic import BaseModel
 from imr_llm import normalize, salvage
 from imr_llm.layout import Layout, Span
 from imr_llm.schema import Determination, GuidelineCitation, Header, Patient, Reviewer, Treatment
+from imr_llm.vocabulary import phrase
 
 M = TypeVar("M", bound=BaseModel)
 
 DATE = r"(?:\d{1,2}/\d{1,2}/\d{2,4}|[A-Z][a-z]{2,8}\.?\s+\d{1,2},?\s+\d{4})"
 """A date as letters write them: 6/7/12, 06/08/2000, August 4, 2011."""
-_PAGES = re.compile(r"Page\(?s?\)?\s*:?\s*(?P<pages>[\d\s,\-\u2013and]+)", re.I)
-_DOCUMENT = re.compile(r"(?P<doc>\b(?:[A-Z][\w&/-]*\s+){1,7}?(?i:Guidelines)(?:\s*\(ODG\))?|\bACOEM\b)")
-"""A guideline document: capitalised words ending in "Guidelines" ("ACOEM Practice Guidelines")."""
+_PAGES = re.compile(r"Page\(?s?\)?\s*:?\s*(?P<pages>\d+(?:\s*(?:[-\u2013,&]|,?\s*and)\s*\d+(?!\w))*(?![\w-]))", re.I)
+_ACOEM_NAME = r"American\s+College\s+of\s+Occupational\s+and\s+Environmental\s+Medicine"
+_DOCUMENT = re.compile(
+    r"(?P<doc>\b(?:[A-Z][\w&/-]*\s+){1,7}?(?i:Guidelines)(?:\s*\(ODG\))?"
+    rf"|\b{_ACOEM_NAME}(?:\s*\(ACOEM\))?|\bACOEM\b"
+    r"|\b(?:[A-Z][\w&/-]*\s+){0,3}?(?:Clinical\s+)?(?:Policy\s+Bulletin|Medical\s+Policy|Coverage\s+Policy))"
+)
+"""A guideline document: capitalised words ending in "Guidelines" ("ACOEM Practice Guidelines"), the
+American College of Occupational and Environmental Medicine by name, or a payer's policy ("Aetna
+Clinical Policy Bulletin")."""
 _NOT_BASED = r"did\s+not\s+base\s+(?:their|his/her|his|her|its|the)\s+decision\s+on\s+the\s+MTUS"
 _NOT_MTUS = re.compile(_NOT_BASED, re.I)
 _NOT_MTUS_SENTENCE = re.compile(_NOT_BASED + r"[^.]*\.", re.I)
 _NOT_PART = re.compile(
-    r",?\s*which\s+(?:is|are)\s+not\s+(?:a\s+)?part\s+of\s+the\s+MTUS|Non-MTUS(?:\s+Citation)?\s*:?", re.I
+    r"\(\s*(?:Non-MTUS|not\s+(?:a\s+)?part\s+of\s+the\s+MTUS)\s*\)"
+    r"|,?\s*(?:which\s+(?:is|are)\s+)?not\s+(?:a\s+)?part\s+of\s+the\s+MTUS|Non-MTUS(?:\s+Citation)?\s*:?",
+    re.I,
 )
 """Words that name the MTUS to say a source is outside it: no MTUS source of their own."""
 _NOT_TOPIC = re.compile(
     r"\([^()]*\b(?:19|20)\d{2}\)|\b(?:19|20)\d{2}\b|\d+(?:st|nd|rd|th)\s+Edition|Chapter\s+\d+|Table\s+[\d.\-]+"
-    r"|which\s+(?:is|are)\s+(?:not\s+)?(?:a\s+)?part\s+of\s+the\s+MTUS",
+    r"|\(?\s*(?:which\s+(?:is|are)\s+)?(?:not\s+)?(?:a\s+)?part\s+of\s+the\s+MTUS\s*\)?|\(\s*Non-MTUS\s*\)"
+    r"|\(\s*(?:Number|No\.?)\s*[\w.-]+\s*\)|\(ACOEM\)",
     re.I,
 )
 """Edition years, chapter and table numbers: between a document and its pages, but not its topic."""
@@ -60,10 +71,20 @@ def _pages(text: str) -> list[int] | str:
     return sorted(pages)
 
 
+def _paired(topic: str) -> str:
+    """`topic` without a parenthesis left over from an edition or chapter cut out of it ("), Low
+    Back" after "(ACOEM), 2nd Edition, (2004)"); "Muscle Relaxants (for pain)" keeps its pair."""
+    if topic.count(")") > topic.count("("):
+        topic = topic.strip(") ,")
+    if topic.count("(") > topic.count(")"):
+        topic = topic.strip("( ,")
+    return topic
+
+
 def _topic(rest: str) -> str | None:
     """The words between a document and its pages, without editions, chapters and tables."""
     parts = [_clean(p) for p in _NOT_TOPIC.sub("", rest).split(",")]
-    topic = ", ".join(p for p in parts if p)
+    topic = _paired(", ".join(p for p in parts if p and p not in "()"))
     return topic if re.search(r"[A-Za-z]", topic) else None
 
 
@@ -93,7 +114,7 @@ def _citation(line: Span | None) -> dict[str, Any] | None:
         sources.append("MTUS")
     if re.search(r"Official\s+Disability|\bODG\b", body):
         sources.append("ODG")
-    if re.search(r"\bACOEM\b", body):
+    if re.search(rf"\bACOEM\b|{_ACOEM_NAME}", body, re.I):
         sources.append("ACOEM")
     clauses = [c for c in re.split(r"(?<=\.)\s+(?=[A-Z])", body) if _DOCUMENT.search(c)]
     document = topic = None
@@ -102,7 +123,7 @@ def _citation(line: Span | None) -> dict[str, Any] | None:
         pages_at = _PAGES.search(first)
         head = first[: pages_at.start()] if pages_at and _DOCUMENT.search(first[: pages_at.start()]) else first
         doc = _DOCUMENT.search(head)
-        document = re.sub(r"\s*\(ODG\)", "", _clean(doc["doc"]))
+        document = re.sub(r"\s*\((?:ODG|ACOEM)\)", "", _clean(doc["doc"]))
         topic = _topic(head[doc.end() :])
     return {
         "mtus_based": not _NOT_MTUS.search(text) and "MTUS" in sources,
@@ -213,7 +234,9 @@ def _treatment(request: str) -> dict[str, Any]:
     name = _clean(body[: cut.start()] if cut else body) or _clean(body)
     generic = compound or normalize.generic_name(request)
     region = _REGION.search(request)
-    counted = re.search(r"visit|session|week|times", request, re.I) and re.search(r"\d", request)
+    counted = (re.search(r"visit|session|week|times", request, re.I) and re.search(r"\d", request)) or (
+        normalize.TIMES_BY_WEEKS.search(request) and not quantity
+    )
     visits = normalize.parse_visits(request) if counted else None  # "sessions" with no number: none stated
     return {
         "category": _category(name, request, bool(generic or strength)),
@@ -293,6 +316,7 @@ def _diagnoses(text: str) -> list[str]:
         for part in parts[1:]:
             joined = (
                 _NO_HEAD.fullmatch(out[-1])
+                or _NO_HEAD.fullmatch(part)  # "disease at L4-L5 and L5-S1": one diagnosis at two levels
                 or re.search(r"\bboth\b(?!.*\band\b)", out[-1], re.I)
                 or re.search(r"\bwith(?:out)?\s+\w+(?:\s+\w+)?$", out[-1], re.I)  # "with mixed anxiety and …"
             )
@@ -331,13 +355,17 @@ def reviewer(text: str) -> Reviewer:
     return _valid(Reviewer, _reviewer(text))
 
 
+_BOARD = phrase("Board Certified in")
+_AND_LICENSED = phrase("and is licensed")
+
+
 def _reviewer(text: str) -> dict[str, Any]:
     """Credentials in prose ("Board Certified in …") or as lines ("Certification(s)/Specialty:")."""
     flat = " ".join(text.split())
-    spec = re.search(r"Board Certified in (.+?)(?:, has a subspecialty| and is licensed|\.)", flat)
-    sub = re.search(r"subspecialty in (.+?)(?: and is licensed|\.|,)", flat)
-    states = re.search(r"licensed to practice in (.+?)\.", flat)
-    licensed_in = re.search(r"\bis\s+licensed\s+in\s+(.+?)(?:,|\.|\s+and\s+(?:is|has)\b)", flat, re.I)
+    spec = re.search(rf"{_BOARD}\s*(.+?)(?:,\s*{phrase('has a subspecialty')}|\s{_AND_LICENSED}|\.)", flat, re.I)
+    sub = re.search(rf"{phrase('subspecialty in')}\s*(.+?)(?:\s{_AND_LICENSED}|\.|,)", flat, re.I)
+    states = re.search(rf"{phrase('licensed to practice in')}\s*(.+?)\.", flat, re.I)
+    licensed_in = re.search(rf"\bis\s+{phrase('licensed in')}\s+(.+?)(?:,|\.|\s+and\s+(?:is|has)\b)", flat, re.I)
     if licensed_in and _is_state(licensed_in[1]):  # "licensed in California" is where, not what
         states = states or licensed_in
         licensed_in = None
@@ -382,6 +410,9 @@ the sentence ("was injured on 1/2/2010 when she slipped …", "The injury occurr
 _SEX = {"male": "male", "man": "male", "gentleman": "male", "female": "female", "woman": "female", "lady": "female"}
 
 
+_DIAGNOSES = phrase("diagnoses")
+
+
 def patient(summary: str, header: dict[str, Span] | None = None) -> Patient:
     """The injured worker by rule, from the case summary (see `_patient`)."""
     return _valid(Patient, _patient(summary, header))
@@ -390,8 +421,8 @@ def patient(summary: str, header: dict[str, Span] | None = None) -> Patient:
 def _patient(summary: str, header: dict[str, Span] | None = None) -> dict[str, Any]:
     """Age, sex, date and mechanism of injury and diagnoses, each as the summary writes it."""
     flat = " ".join(summary.split())
-    age = re.search(r"(\d{1,3})[\s-]*(?:year|yr)s?[\s-]*old", flat, re.I)
-    sex = re.search(r"\b(male|female|man|woman|gentleman|lady)\b", flat, re.I)  # pronouns alone: unknown
+    age = re.search(rf"(\d{{1,3}})[\s-]*(?:{phrase('year')}|yr)s?[\s-]*{phrase('old')}", flat, re.I)
+    sex = re.search(rf"\b({'|'.join(phrase(word) for word in _SEX)})\b", flat, re.I)  # pronouns alone: unknown
     doi = re.search(rf"(?:injur(?:y|ed)|injury dated|injury on)\D{{0,25}}?({DATE})", flat) or re.search(
         rf"({DATE})\s+date of injury", flat
     )
@@ -400,24 +431,49 @@ def _patient(summary: str, header: dict[str, Span] | None = None) -> dict[str, A
     mechanism = normalize.none_if_unknown(_clean(mech["how"])) if mech else None
     diagnoses: list[str] = []
     end = r"\.(?:\s|$|(?=[A-Z]))"  # letters often lose the space after a full stop
-    for pattern in (rf"diagnoses (?:are|were|include|included|have included|consist of|of) (.+?){end}",
-                    rf"associated diagnoses of (.+?){end}", rf"Diagnostic impression: (.+?){end}",
-                    rf"\bDiagnos(?:es|is)\s*: (.+?){end}"):  # fmt: skip
+    diagnoses_are = rf"{_DIAGNOSES}\s*(?:are|were|include|included|have included|consist of|of)"
+    patterns = (
+        rf"{diagnoses_are} (.+?){end}",
+        rf"associated {_DIAGNOSES} of (.+?){end}",
+        rf"{phrase('Diagnostic impression')}: (.+?){end}",
+        rf"\b{phrase('Diagnos')}(?:es|is)\s*: (.+?){end}",
+    )
+    for pattern in patterns:
         for m in re.finditer(pattern, flat, re.I):
             diagnoses += [d for d in _diagnoses(m[1]) if d not in diagnoses]
     return {
         "age": int(age[1]) if age else None,
-        "sex": _SEX[sex[1].lower()] if sex else None,
+        "sex": next((v for k, v in _SEX.items() if re.fullmatch(phrase(k), sex[1], re.I)), None) if sex else None,
         "date_of_injury": header_doi.value if header_doi else (doi[1] if doi else None),
         "mechanism_of_injury": mechanism,
         "diagnoses": diagnoses[:12],
     }
 
 
+_UR = r"(?:\bUR\b|\butilization\s+review\b)"
+_UR_DENIAL = re.compile(
+    rf"{_UR}[^.]{{0,120}}?\b(?:den(?:ied|ial)|non-?certif\w*|not\s+certif\w*|modif\w*|determination|decision|"
+    rf"report|review\s+dated|dated|rendered)|\b(?:den(?:ied|ial)|non-?certif\w*|not\s+certif\w*)[^.]{{0,80}}?{_UR}",
+    re.I,
+)
+"""A sentence about the utilization review's decision, however worded: "Utilization Review denied the
+request on 4/2/2014", "the request was non-certified in utilization review dated 03/11/2014"."""
+
+
+_UR_DATE_LABEL = re.compile(
+    r"(?:UR|Utilization\s+Review)\s+(?:Denial\s+|Decision\s+|Determination\s+)?Date"
+    r"|Date\s+of\s+(?:the\s+)?(?:UR|Utilization\s+Review)(?:\s+(?:Decision|Denial|Determination))?",
+    re.I,
+)
+"""A header line that dates the UR decision: "UR Denial Date", "Date of UR Decision", "Utilization Review Date"."""
+
+
 def ur_decision_date(summary: str, header: dict[str, Span] | None = None) -> str | None:
-    for label in ("UR Denial Date", "UR Decision Date", "Date of UR Decision"):
-        if header and label in header:
-            return header[label].value
+    """The UR decision's date: a header line, else the summary's words for it (the set phrases first,
+    then any sentence about the UR decision that dates it)."""
+    for label, value in (header or {}).items():
+        if _UR_DATE_LABEL.fullmatch(label):
+            return value.value
     flat = " ".join(summary.split())
     for pattern in (rf"(?:UR|Utilization Review)\s+(?:decision|determination|report)\s+(?:dated|of|on)\s+({DATE})",
                     rf"(?:UR|Utilization Review)\s+determination\s+was\s+rendered\s+on\s+({DATE})",
@@ -425,13 +481,24 @@ def ur_decision_date(summary: str, header: dict[str, Span] | None = None) -> str
         m = re.search(pattern, flat, re.I)
         if m:
             return m[1]
+    for sentence in re.split(r"(?<=[a-z\d)][.;])\s+(?=[A-Z])", flat):
+        said = _UR_DENIAL.search(sentence)
+        dates = [
+            m for m in re.finditer(DATE, sentence) if not re.search(r"injur\w*\W+(?:\w+\W+)?$", sentence[: m.start()])
+        ]
+        if said and dates:  # the date nearest after the words, else the last before them
+            return next((m.group() for m in dates if m.start() >= said.start()), dates[-1].group())
     return None
 
 
 _CASE_NUMBER = re.compile(r"\bCase\s+(?:Number|No\.?)\s*:?\s*(?P<number>[A-Z]{1,3}\d{2}-\d{4,8})\b", re.I)
 """The IMR case number wherever the letter states it: "Case Number: CM15-0104512", "IMR Case
 Number: CM13-0021874", a footer's "… for IMR Case Number CM14-0087654"."""
-_DECISION_DATE = re.compile(rf"(?:\bDecision\s+Date|\bDated)[ \t]*:[ \t]*(?P<date>{DATE})", re.I)
+_DECISION_DATE = re.compile(
+    rf"(?:\bDecision\s+Date|\bDated|\bDate\s+of\s+(?:this\s+|the\s+)?(?:determination|decision))[ \t]*:[ \t]*"
+    rf"(?P<date>{DATE})",
+    re.I,
+)
 """The date the determination was issued: "Decision Date: 07/14/2015", a 2013 notice's "Dated:
 11/18/2013". Never "Date of UR Decision" or "UR Denial Date" (the UR decision's date)."""
 

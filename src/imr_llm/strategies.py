@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 from rapidfuzz import fuzz
 
-from imr_llm import consistency, fields, normalize, pointers, questions, rules, salvage
+from imr_llm import consistency, fields, normalize, pointers, questions, rules, salvage, vocabulary
 from imr_llm.errors import ExtractionError
 from imr_llm.fields import GUIDELINE_LINES, ITEMS, Field
 from imr_llm.layout import ItemLayout, Layout, Span, span
@@ -194,11 +194,21 @@ def _flag(record: Determination, reasons: list[str]) -> Determination:
     return record.model_copy(update={"needs_review": [*record.needs_review, *reasons]}) if reasons else record
 
 
+def _planted(text: str) -> list[str]:
+    """Why a letter that holds sentences addressed to a machine reader is in doubt (`vocabulary.INSTRUCTION`):
+    they were never shown to a model, but someone edited the letter."""
+    found = vocabulary.instructions(questions.sentences(text))
+    if not found:
+        return []
+    return [f"letter: {len(found)} sentence(s) read as instructions to a machine reader, not a letter's words"]
+
+
 def rules_only(job: Job) -> Determination:
     if not job.layout.items:
         raise _no_items(job)
     record = _rule_record(job)
-    return _flag(_evidence(record, job.layout, _layout_spans(job.layout), []), consistency.reasons(job.layout))
+    reasons = consistency.reasons(job.layout) + _planted(job.text)
+    return _flag(_evidence(record, job.layout, _layout_spans(job.layout), []), reasons)
 
 
 def _pages_differ(item: ItemLayout, found: ItemLayout) -> tuple[list[int], list[int] | None] | None:
@@ -327,7 +337,7 @@ def whole(job: Job) -> Determination:
     by_model = [ITEMS / i for i, item in enumerate(located.items) if item not in layout.items]
     pointed = Layout(text, items=located.items)
     spans = {path: at for path, at in _layout_spans(pointed).items() if path not in located.guessed}
-    return _flag(_evidence(record, pointed, spans, by_model + filled), doubts)
+    return _flag(_evidence(record, pointed, spans, by_model + filled), doubts + _planted(text))
 
 
 def _incomplete(answer: pointers.Pointed) -> list[str]:
@@ -436,7 +446,7 @@ def per_item(job: Job) -> Determination:
     block = "\n\n".join(text[p.start : p.end] for p in parts if p) or text
     headings = [text[found.heading.start : found.heading.end] for found in layout.items]
     filled = _fill_gaps(job, record, block, headings)
-    return _evidence(record, layout, _layout_spans(layout), filled)
+    return _flag(_evidence(record, layout, _layout_spans(layout), filled), _planted(text))
 
 
 STRATEGIES: dict[str, Callable[[Job], Determination]] = {
