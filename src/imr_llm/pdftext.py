@@ -47,16 +47,22 @@ class _Line:
     text: str
 
 
-def _lines(item: Any) -> Iterator[_Line]:
-    """Every non-blank text line in a pdfminer layout object, at its place on the page."""
+def _text_lines(item: Any) -> Iterator[Any]:
+    """Every pdfminer text line (`LTTextLine`) in a pdfminer layout object."""
     from pdfminer.layout import LTTextLine
 
     if isinstance(item, LTTextLine):
-        if text := item.get_text().strip():
-            yield _Line(item.y1, item.height, item.x0, text)
+        yield item
     elif isinstance(item, Iterable):
         for child in item:
-            yield from _lines(child)
+            yield from _text_lines(child)
+
+
+def _lines(item: Any) -> Iterator[_Line]:
+    """Every non-blank text line in a pdfminer layout object, at its place on the page."""
+    for line in _text_lines(item):
+        if text := line.get_text().strip():
+            yield _Line(line.y1, line.height, line.x0, text)
 
 
 def _page_text(lines: list[_Line]) -> str:
@@ -79,24 +85,17 @@ def _page_text(lines: list[_Line]) -> str:
     return "\n".join(out)
 
 
-def _chars(item: Any) -> Iterator[Any]:
-    """Every character in a pdfminer layout object."""
+def _turn(page: Any) -> int:
+    """Degrees (0, 90, 180 or 270) the direction most of a laid-out page's lines run in is turned
+    counterclockwise from left to right: the turn to undo before reading the page. A line's first
+    character tells its direction; on a sideways page every character is a line of its own."""
     from pdfminer.layout import LTChar
 
-    if isinstance(item, LTChar):
-        yield item
-    elif isinstance(item, Iterable):
-        for child in item:
-            yield from _chars(child)
-
-
-def _turn(page: Any) -> int:
-    """Degrees (0, 90, 180 or 270) the direction most of a laid-out page's characters run in is
-    turned counterclockwise from left to right: the turn to undo before reading the page."""
     turns: Counter[int] = Counter()
-    for char in _chars(page):
-        a, b = char.matrix[:2]
-        turns[round(math.degrees(math.atan2(b, a)) / 90) % 4 * 90] += 1
+    for line in _text_lines(page):
+        if char := next((c for c in line if isinstance(c, LTChar)), None):
+            a, b = char.matrix[:2]
+            turns[round(math.degrees(math.atan2(b, a)) / 90) % 4 * 90] += 1
     return turns.most_common(1)[0][0] if turns else 0
 
 
