@@ -12,6 +12,12 @@ idempotent: canonical text is its own canonical text). In order:
   form feeds (text) or page objects (PDF); lines repeated at the top or bottom of most pages
   (compared with digits masked), the state's running footer ("Final Determination Letter for
   IMR Case Number …"), "Page N of M" lines and bare page numbers at a page's edge are dropped.
+  A line repeated word for word is furniture only while such lines are a small share of the
+  text (`FURNITURE_SHARE`): a form or table that repeats on every page of a long file is the
+  letter. A line whose numbers change from page to page (a page counter, a Bates number, a fax
+  machine's stamp) is furniture always, so a scan whose only text is its stamp stays a scan.
+  The case numbers the furniture stated are kept beside the text (`CanonicalText`): the state
+  posts letters with page 1's header redacted, where only the running footer says the case.
   The text either side of a page break or a furniture block joins keeping its own blank lines;
   where they make less than a paragraph break, one is made when the line before is short (a
   paragraph's last) or the line after is a title, else the paragraph runs on.
@@ -28,7 +34,8 @@ from __future__ import annotations
 import re
 import statistics
 import unicodedata
-from collections import Counter
+from collections import Counter, defaultdict
+from dataclasses import dataclass
 
 # ---------------------------------------------------------------------------------------------
 # Canonical characters
@@ -59,10 +66,17 @@ RUNNING_FOOTER = re.compile(
     r"^\s*(?:Final\s+Determination\s+Letter\s+for\s+IMR\s+Case\s+Number\b.{0,80}|Page\s+\d+\s+of\s+\d+)\s*$", re.I
 )
 """A line of the state's running footer ("Final Determination Letter for IMR Case Number …", "Page N of M")."""
+CASE_NUMBER = re.compile(r"\bCase\s*(?:Number|No\b\.?|#)\s*[:#]?\s*(?P<number>[A-Z]{1,3}\d{2}-\d{4,8})\b", re.I)
+"""An IMR case number where a letter labels it: "IMR Case Number: CM15-0104512", "IMR Case No.
+CM13-0021874", "Case #: …", "Case# …", a running footer's "… for IMR Case Number CM14-0087654"."""
 _PAGE_NUMBER = re.compile(r"^\s*(?:Page\s+)?[-\u2013(]?\s*\d{1,3}\s*[-\u2013)]?\s*$", re.I)
 _TITLE = re.compile(r"^\s*[^a-z\n]*[A-Z]{3}[^a-z\n]*$")
 EDGE_LINES = 3
 """Lines at the top and at the bottom of a page that running headers and footers occupy."""
+FURNITURE_SHARE = 0.25
+"""Most of a letter's text (once running footers and page counters are gone) that lines repeated
+word for word at page edges may make and still be furniture. A running header takes a line or
+three of a page; a file whose pages repeat the same lines of a form or table is mostly those lines."""
 
 
 def _key(line: str) -> str:
@@ -77,17 +91,32 @@ def _edges(lines: list[str]) -> list[int]:
 
 def _repeated(pages: list[list[str]]) -> set[str]:
     """Keys of lines at a page edge on most pages (at least two) and nowhere else: running
-    headers and footers, whatever their wording."""
+    headers and footers, whatever their wording. Of those, the lines repeated word for word are
+    left out when together they are more than `FURNITURE_SHARE` of the text: then they are the
+    letter's own (a form or table on every page), not its furniture."""
     if len(pages) < 2:
         return set()
     at_edge: Counter[str] = Counter()
     inside: set[str] = set()
+    spellings: defaultdict[str, set[str]] = defaultdict(set)
     for lines in pages:
         edges = set(_edges(lines))
         at_edge.update({_key(lines[i]) for i in edges})
         inside.update(_key(line) for i, line in enumerate(lines) if i not in edges and line.strip())
+        for i in edges:
+            spellings[_key(lines[i])].add(" ".join(lines[i].split()))
     need = max(2, -(-3 * len(pages) // 5))
-    return {k for k, n in at_edge.items() if n >= need and k not in inside and k}
+    found = {k for k, n in at_edge.items() if n >= need and k not in inside and k}
+    counters = {k for k in found if len(spellings[k]) > 1}
+    text = repeated = 0
+    for lines in pages:
+        edges = set(_edges(lines))
+        for i, line in enumerate(lines):
+            key = _key(line)
+            if key and key not in counters and not RUNNING_FOOTER.match(line):
+                text += len(key)
+                repeated += len(key) if i in edges and key in found else 0
+    return counters if repeated > FURNITURE_SHARE * text else found
 
 
 def _furniture(lines: list[str], repeated: set[str], paged: bool) -> set[int]:
@@ -155,12 +184,23 @@ def _join(pieces: list[str]) -> str:
     return text
 
 
-def unpaginate(pages: list[str]) -> str:
-    """The pages as one text with their running headers, footers and page numbers removed."""
+def _unpaginated(pages: list[str]) -> tuple[str, list[str]]:
+    """The pages as one text without their furniture, and the furniture lines removed."""
     split = [page.split("\n") for page in pages]
     repeated = _repeated(split)
     paged = len(pages) > 1
-    return _join([piece for lines in split for piece in _pieces(lines, _furniture(lines, repeated, paged))])
+    pieces: list[str] = []
+    removed: list[str] = []
+    for lines in split:
+        drop = _furniture(lines, repeated, paged)
+        pieces += _pieces(lines, drop)
+        removed += [lines[i] for i in sorted(drop) if lines[i].strip()]
+    return _join(pieces), removed
+
+
+def unpaginate(pages: list[str]) -> str:
+    """The pages as one text with their running headers, footers and page numbers removed."""
+    return _unpaginated(pages)[0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -204,7 +244,35 @@ def dehyphenate(text: str) -> str:
     return _HYPHEN_BREAK.sub(fix, text).replace("\u00ad", "")
 
 
+@dataclass(frozen=True)
+class CanonicalText:
+    """A letter's canonical text and the case numbers its page furniture stated, which the text
+    no longer holds (the state posts letters with page 1's header redacted: then only the running
+    footer "Final Determination Letter for IMR Case Number CM14-0087654" says which case it is)."""
+
+    text: str
+    footer_case_numbers: tuple[str, ...] = ()
+    """Each case number the removed furniture stated (upper case), in the order first stated."""
+
+    @property
+    def footer_case_number(self) -> str | None:
+        """The case number the furniture stated, where every footer that states one agrees."""
+        return self.footer_case_numbers[0] if len(self.footer_case_numbers) == 1 else None
+
+    @property
+    def footers_disagree(self) -> bool:
+        """Footers stating two or more case numbers: letters of different cases in one file."""
+        return len(self.footer_case_numbers) > 1
+
+
+def canonical_text(pages: list[str]) -> CanonicalText:
+    """The canonical text of a letter given as pages (one page for text without form feeds), with
+    the case numbers its furniture stated."""
+    text, furniture = _unpaginated([characters(page) for page in pages])
+    numbers = (m["number"].upper() for line in furniture for m in CASE_NUMBER.finditer(line))
+    return CanonicalText(dehyphenate(text), tuple(dict.fromkeys(numbers)))
+
+
 def canonical(pages: list[str]) -> str:
     """The canonical text of a letter given as pages (one page for text without form feeds)."""
-    pages = [characters(page) for page in pages]
-    return dehyphenate(unpaginate(pages))
+    return canonical_text(pages).text

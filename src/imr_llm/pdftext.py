@@ -6,6 +6,12 @@ with nothing between paragraphs, and pdfminer's own text puts a blank line after
 PDF set one text line per line. Rules field accuracy on the five samples typeset by
 `evals/forms.py` / set one PDF line per text line: this 1.000 / 1.000; pypdf (plain or layout
 mode) 0.246 / 1.000; pdfminer's `extract_text` 1.000 / 0.289; pdfplumber 0.246 / 0.246.
+
+A page whose text runs sideways or upside down (a page turned with /Rotate, or text drawn in a
+turned frame) is laid out again turned so that its text runs left to right: pdfminer builds lines
+only from characters side by side, so a sideways page would come out as one letter per line.
+Anything pdfminer raises on a malformed file (fuzzed PDFs make it fail an `assert`) is an
+`InvalidLetterError`, so one bad file is a recorded failure and never stops a batch.
 """
 
 from __future__ import annotations
@@ -13,7 +19,9 @@ from __future__ import annotations
 import io
 import itertools
 import logging
+import math
 import statistics
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +31,10 @@ from imr_llm.errors import InvalidLetterError
 CHAR_MARGIN = 6.0
 """Widest gap (in character widths) inside one line of a PDF. Justified lines stretch the spaces
 between words; at pdfminer's default of 2 a stretched line breaks into pieces."""
+BOXES_FLOW = None
+"""pdfminer's ordering of text boxes, off: `_page_text` orders lines by their places itself, and
+pdfminer's ordering compares every box with every other, which takes seconds on a sideways page
+(one box per character) before `_laid_out` turns it. The lines come out the same either way."""
 PARAGRAPH_PITCH = 1.3
 """A line this many times the page's usual line pitch below the one before starts a paragraph."""
 
@@ -35,16 +47,22 @@ class _Line:
     text: str
 
 
-def _lines(item: Any) -> Iterator[_Line]:
-    """Every non-blank text line in a pdfminer layout object, at its place on the page."""
+def _text_lines(item: Any) -> Iterator[Any]:
+    """Every pdfminer text line (`LTTextLine`) in a pdfminer layout object."""
     from pdfminer.layout import LTTextLine
 
     if isinstance(item, LTTextLine):
-        if text := item.get_text().strip():
-            yield _Line(item.y1, item.height, item.x0, text)
+        yield item
     elif isinstance(item, Iterable):
         for child in item:
-            yield from _lines(child)
+            yield from _text_lines(child)
+
+
+def _lines(item: Any) -> Iterator[_Line]:
+    """Every non-blank text line in a pdfminer layout object, at its place on the page."""
+    for line in _text_lines(item):
+        if text := line.get_text().strip():
+            yield _Line(line.y1, line.height, line.x0, text)
 
 
 def _page_text(lines: list[_Line]) -> str:
@@ -67,15 +85,49 @@ def _page_text(lines: list[_Line]) -> str:
     return "\n".join(out)
 
 
+def _turn(page: Any) -> int:
+    """Degrees (0, 90, 180 or 270) the direction most of a laid-out page's lines run in is turned
+    counterclockwise from left to right: the turn to undo before reading the page. A line's first
+    character tells its direction; on a sideways page every character is a line of its own."""
+    from pdfminer.layout import LTChar
+
+    turns: Counter[int] = Counter()
+    for line in _text_lines(page):
+        if char := next((c for c in line if isinstance(c, LTChar)), None):
+            a, b = char.matrix[:2]
+            turns[round(math.degrees(math.atan2(b, a)) / 90) % 4 * 90] += 1
+    return turns.most_common(1)[0][0] if turns else 0
+
+
+def _laid_out(page: Any, interpreter: Any, device: Any) -> Any:
+    """A page's layout with its text running left to right: laid out once more, with the page's
+    /Rotate changed to undo the turn, when most of its characters run another way."""
+    interpreter.process_page(page)
+    layout = device.get_result()
+    if turn := _turn(layout):
+        page.rotate = (page.rotate + turn) % 360
+        interpreter.process_page(page)
+        layout = device.get_result()
+    return layout
+
+
 def pdf_pages(data: bytes) -> list[str]:
     """The text of each page of a PDF, in order; an `InvalidLetterError` if it cannot be parsed."""
-    from pdfminer.high_level import extract_pages
+    from pdfminer.converter import PDFPageAggregator
     from pdfminer.layout import LAParams
-    from pdfminer.psexceptions import PSException
+    from pdfminer.pdfinterp import PDFPageInterpreter, PDFResourceManager
+    from pdfminer.pdfpage import PDFPage
 
     logging.getLogger("pdfminer").setLevel(logging.ERROR)  # its warnings can quote page content
-    try:
-        pages = extract_pages(io.BytesIO(data), laparams=LAParams(char_margin=CHAR_MARGIN))
-        return [_page_text(list(_lines(page))) for page in pages]
-    except (PSException, ValueError, KeyError, TypeError, AttributeError, IndexError, EOFError) as exc:
+    resources = PDFResourceManager()
+    device = PDFPageAggregator(resources, laparams=LAParams(char_margin=CHAR_MARGIN, boxes_flow=BOXES_FLOW))
+    interpreter = PDFPageInterpreter(resources, device)
+    try:  # each page's layout becomes text at once: a long file's layouts together would fill memory
+        return [
+            _page_text(list(_lines(_laid_out(page, interpreter, device))))
+            for page in PDFPage.get_pages(io.BytesIO(data))
+        ]
+    except MemoryError:
+        raise
+    except Exception as exc:  # a parser of untrusted bytes raises anything: `assert`s, recursion, arithmetic
         raise InvalidLetterError(f"not a readable PDF ({type(exc).__name__})") from exc

@@ -9,11 +9,14 @@ Canonical text, in order:
 
 - bytes: a PDF (by its `%PDF-` signature) is read page by page into lines and paragraphs
   (`imr_llm.pdftext`, which says how that engine was chosen);
-  other bytes lose a UTF-8 BOM and decode as UTF-8, else as Windows-1252 with a
+  UTF-16 (Windows Notepad's "Unicode") decodes by its BOM, or without one where the first
+  kilobyte has a NUL in every other byte and almost nowhere else, as English text in UTF-16
+  has; other bytes lose a UTF-8 BOM and decode as UTF-8, else as Windows-1252 with a
   `LegacyEncodingWarning` that names the file (never the text); the five bytes cp1252 leaves
   undefined decode as Latin-1. No letter is refused for its encoding.
 - then the text is made canonical (`imr_llm.canonical`): plain characters, page furniture
-  gone, words hyphenated across line breaks whole again.
+  gone, words hyphenated across line breaks whole again. `read_canonical` gives the case
+  numbers the removed furniture stated with it (`CanonicalText`); `read` the text alone.
 
 `read` also refuses what is not a letter, with an `InvalidLetterError` that says why: empty
 text, binary data, text over `max_chars` (never truncated), a PDF without a text layer
@@ -28,7 +31,7 @@ import re
 import warnings
 from pathlib import Path
 
-from imr_llm.canonical import canonical
+from imr_llm.canonical import CanonicalText, canonical_text
 from imr_llm.errors import InvalidLetterError
 from imr_llm.layout import states_decision
 from imr_llm.pdftext import pdf_pages
@@ -59,13 +62,39 @@ def _latin1_fallback(error: UnicodeError) -> tuple[str, int]:
 codecs.register_error("imr-llm-latin1", _latin1_fallback)
 
 
+_UTF16_SHARE = 0.9
+"""Share of the first kilobyte's two-byte units that must be ASCII (a NUL high byte) for bytes
+without a BOM to be taken for UTF-16: English letters are; binary data seldom is, and what is
+anyway decodes to control characters, which `read` refuses."""
+
+
+def _utf16(data: bytes) -> str | None:
+    """The codec of UTF-16 text, by its BOM or, without one, by where its NULs fall; else None."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    head = data[: min(len(data), 1024) // 2 * 2]
+    units = len(head) // 2
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    if units and len(data) % 2 == 0 and max(even, odd) >= _UTF16_SHARE * units and min(even, odd) <= units // 100:
+        return "utf-16-le" if odd > even else "utf-16-be"
+    return None
+
+
 def decode(data: bytes, name: str = "letter") -> str:
-    """UTF-8 (a BOM dropped), else Windows-1252 with a warning naming `name`, never refused."""
+    """UTF-16 (see the module docstring); UTF-8 (a BOM dropped); else Windows-1252 with a warning
+    naming `name`. Refused only as binary data (NUL bytes outside UTF-16), never for its encoding."""
+    if codec := _utf16(data):
+        try:
+            return data.decode(codec)
+        except UnicodeDecodeError:
+            raise _binary() from None
+    if b"\x00" in data:
+        raise _binary()
     data = data.removeprefix(codecs.BOM_UTF8)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        warnings.warn(f"{name} is not UTF-8; read as Windows-1252", LegacyEncodingWarning, stacklevel=3)
+        warnings.warn(f"{name} is not UTF-8; read as Windows-1252", LegacyEncodingWarning, stacklevel=4)
         return data.decode("cp1252", errors="imr-llm-latin1")
 
 
@@ -80,14 +109,19 @@ def read(source: str | bytes | os.PathLike[str], *, max_chars: int = MAX_CHARS, 
 
     Raises `InvalidLetterError` (or `NoTextLayerError`) naming what is wrong, never quoting
     the letter; `OSError` if a file cannot be read."""
+    return read_canonical(source, max_chars=max_chars, name=name).text
+
+
+def read_canonical(
+    source: str | bytes | os.PathLike[str], *, max_chars: int = MAX_CHARS, name: str | None = None
+) -> CanonicalText:
+    """`read`, with the case numbers the letter's page furniture stated (which its text does not)."""
     if isinstance(source, os.PathLike):
         name = name or Path(source).name
         source = Path(source).read_bytes()
     if isinstance(source, bytes):
         if b"%PDF-" in source[:1024]:
-            return read_pdf(source, max_chars=max_chars)
-        if b"\x00" in source:
-            raise _binary()
+            return _pdf(source, max_chars)
         source = decode(source, name or "letter")
     if not isinstance(source, str):
         raise InvalidLetterError(f"letter must be str, bytes or a file path, not {type(source).__name__}")
@@ -95,12 +129,21 @@ def read(source: str | bytes | os.PathLike[str], *, max_chars: int = MAX_CHARS, 
         raise _binary()
     if len(source) > max_chars:
         raise _too_long(len(source), max_chars)
-    return _checked(canonical(source.split("\f")), max_chars, pdf=False)
+    letter = canonical_text(source.split("\f"))
+    _checked(letter.text, max_chars, pdf=False)
+    return letter
 
 
 def read_pdf(data: bytes, *, max_chars: int = MAX_CHARS) -> str:
     """The canonical text of a PDF's pages; `NoTextLayerError` when only furniture has text."""
-    return _checked(canonical(pdf_pages(data)), max_chars, pdf=True)
+    return _pdf(data, max_chars).text
+
+
+def _pdf(data: bytes, max_chars: int) -> CanonicalText:
+    """A PDF's canonical text and footer case numbers; `NoTextLayerError` when only furniture has text."""
+    letter = canonical_text(pdf_pages(data))
+    _checked(letter.text, max_chars, pdf=True)
+    return letter
 
 
 def _binary() -> InvalidLetterError:
