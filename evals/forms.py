@@ -20,7 +20,6 @@ generated corpus can be kept in the repository and diffed.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import re
 import sys
 import textwrap
@@ -74,17 +73,10 @@ class Letter:
     ur_denial_date: date | None
     labelled_case_number: str | None
 
-    @property
-    def case_number(self) -> str:
-        """The case number gold gives, else one in the state's form (CM1x-xxxxxxx) fixed by the
-        letter's name, for the running footer only (which reading removes as page furniture)."""
-        if self.labelled_case_number:
-            return self.labelled_case_number
-        n = int(hashlib.sha256(self.name.encode()).hexdigest(), 16)
-        return f"CM1{3 + n % 3}-{n // 3 % 10**7:07d}"
-
     def footer(self) -> str:
-        return FOOTER.format(case=self.case_number)
+        """The state's running footer: the case number gold gives, else "[REDACTED]" (a footer that
+        stated a number gold does not hold would be a case number the letter states)."""
+        return FOOTER.format(case=self.labelled_case_number or "[REDACTED]")
 
     def paragraphs(self) -> list[Paragraph]:
         return paragraphs(self.text)
@@ -309,7 +301,7 @@ class _Letterhead(FPDF):
 
 def header_lines(letter: Letter) -> list[str]:
     """Page 1's header block; a value gold leaves null is left out (so header and gold agree)."""
-    lines = ["IMR Case Number: " + letter.case_number] if letter.labelled_case_number else []
+    lines = ["IMR Case Number: " + letter.labelled_case_number] if letter.labelled_case_number else []
     if letter.date_of_injury:
         lines.append(f"Date of Injury: {letter.date_of_injury:%m/%d/%Y}")
     if letter.ur_denial_date:

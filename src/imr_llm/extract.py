@@ -31,6 +31,7 @@ from typing import Any
 from imr_llm import client as clients
 from imr_llm import reading
 from imr_llm.cache import RecordCache, cache_key
+from imr_llm.canonical import CanonicalText
 from imr_llm.errors import ConfigError, shown
 from imr_llm.job import Asker, Job
 from imr_llm.options import Options
@@ -158,8 +159,9 @@ class Extractor:
         """Who answers: the endpoint's identity, or "rules" when no model is asked at all."""
         return "rules" if self.strategy == "rules" else self.endpoint.identity
 
-    def key(self, text: str) -> str:
-        """The cache key of `text`'s record under this extractor (and this code and schema)."""
+    def key(self, text: str, footers: tuple[str, ...] = ()) -> str:
+        """The cache key of `text`'s record under this extractor (and this code and schema); `footers`
+        are the case numbers its removed running footers stated (`CanonicalText`), which the record holds."""
         return cache_key(
             endpoint=self.model,
             mode=self.endpoint.mode,
@@ -169,18 +171,20 @@ class Extractor:
             code=_code_digest(),
             generation=self.options.generation(),
             letter=text,
+            footers=footers,
         )
 
     def run(self, letter: str | bytes | os.PathLike[str], *, asker: Asker | None = None) -> ExtractionResult:
         """Extract one letter (text, bytes or a file path). Questions go to the endpoint, or to
         `asker` when given (answers that came some other way, e.g. a Batch API download)."""
-        text = reading.read(letter, max_chars=self.options.max_chars)
+        read = reading.read_canonical(letter, max_chars=self.options.max_chars)
+        text = read.text
         job = Job(text=text, prompt=self.prompt, options=self.options, asker=asker or _live(self.endpoint))
         cache = self.cache
-        key = self.key(text) if cache is not None else ""
+        key = self.key(text, read.footer_case_numbers) if cache is not None else ""
         if cache is not None and (record := cache.get(key)) is not None:
             return self._result(job, record, cache_hit=True)
-        record = STRATEGIES[self.strategy](job)
+        record = _with_footers(STRATEGIES[self.strategy](job), read)
         if cache is not None:
             cache.set(key, record)
         return self._result(job, record, cache_hit=False)
@@ -196,6 +200,22 @@ class Extractor:
             cache_hit=cache_hit,
             text=job.text,
         )
+
+
+def _with_footers(record: Determination, read: CanonicalText) -> Determination:
+    """The record with the case number only its running footers state (the state posts letters with
+    page 1 redacted, so the footer is the one place it is written), and with a doubt where its footers
+    state different case numbers (letters of two cases in one file)."""
+    update: dict[str, Any] = {}
+    if record.case_number is None and read.footer_case_number is not None:
+        update["case_number"] = read.footer_case_number
+    if read.footers_disagree:
+        update["needs_review"] = [
+            *record.needs_review,
+            f"letter: its running footers state {len(read.footer_case_numbers)} different case numbers "
+            "(letters of different cases in one file?)",
+        ]
+    return record.model_copy(update=update) if update else record
 
 
 def one_extractor(extractor: Extractor | None, settings: dict[str, Any]) -> Extractor:

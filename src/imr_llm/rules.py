@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from imr_llm import normalize, salvage
+from imr_llm.canonical import CASE_NUMBER
 from imr_llm.layout import Layout, Span
 from imr_llm.schema import Determination, GuidelineCitation, Header, Patient, Reviewer, Treatment
 from imr_llm.vocabulary import phrase
@@ -83,6 +84,7 @@ def _paired(topic: str) -> str:
 
 def _topic(rest: str) -> str | None:
     """The words between a document and its pages, without editions, chapters and tables."""
+    rest = re.split(r",\s+and\s+(?=[A-Z][^,]*\bChapter\b)", rest, maxsplit=1)[0]  # ", and Low Back Chapter": another
     parts = [_clean(p) for p in _NOT_TOPIC.sub("", rest).split(",")]
     topic = _paired(", ".join(p for p in parts if p and p not in "()"))
     return topic if re.search(r"[A-Za-z]", topic) else None
@@ -177,12 +179,12 @@ CATEGORY_WORDS = [
     ("chiropractic", r"chiropract|manipulat"),
     ("physical_therapy", r"physical\s+therapy|\bPT\b|physiotherapy|occupational\s+therapy|aquatic"),
     ("injection", r"injection|epidural|\bESI\b|block|trigger\s+point"),
-    ("imaging", r"\bMRI\b|\bCT\b|x-?ray|radiograph|ultrasound|scan\b"),
+    ("imaging", r"\bMRI?\b|\bCT\b|x-?ray|radiograph|arthrogram|ultrasound|scan\b"),
     ("diagnostic_test", r"\bEMG\b|\bNCV\b|nerve\s+conduction|drug\s+screen|urine|lab|test"),
     ("surgery", r"surgery|arthroscop|ectomy|plasty|fusion|repair|release"),
     (
         "durable_medical_equipment",
-        r"brace|TENS|unit\b|cane|walker|wheelchair|cushion|pillow|mattress|orthotic",
+        r"brace|TENS|unit\b|stimulator|cane|walker|wheelchair|cushion|pillow|mattress|orthotic",
     ),
     ("psychological", r"psycholog|psychiatr|psychotherapy|cognitive|\bCBT\b|biofeedback"),
     ("consultation", r"consult|referral|evaluation|follow-?up\s+visit"),
@@ -232,6 +234,7 @@ def _treatment(request: str) -> dict[str, Any]:
     body = _COUNT.sub("", _PREFIX.sub("", request).strip(), count=1)
     cut = _NAME_END.search(body)
     name = _clean(body[: cut.start()] if cut else body) or _clean(body)
+    name = re.sub(r"\s+(?:of|for|to|with|at|in|x)$", "", name, flags=re.I)  # "inpatient stay of 2 days"
     generic = compound or normalize.generic_name(request)
     region = _REGION.search(request)
     counted = (re.search(r"visit|session|week|times", request, re.I) and re.search(r"\d", request)) or (
@@ -248,9 +251,19 @@ def _treatment(request: str) -> dict[str, Any]:
         if re.search(r"refills?\s*(?:x|:)?\s*\d|\d\s*refills?", request, re.I)
         else None,
         "visits": visits,
-        "body_region": _region(region) if region else None,
+        "body_region": _regions(request, region) if region else None,
         "timing": timing[1].lower() if timing else None,
     }
+
+
+def _regions(request: str, first: re.Match[str]) -> str:
+    """The region a request treats, as written where it names two ("right wrist and hand", "cervical
+    and lumbar spine", "lumbar spine and left hip"), else as `_region` names one."""
+    joined = re.match(r"\s*(?:,|and|&)\s+(?:the\s+)?", request[first.end() :])
+    second = _REGION.match(request, first.end() + joined.end()) if joined else None
+    if second is None or second["level"] or not (first[1] or first["spine"]):
+        return _region(first)
+    return " ".join(request[first.start() : second.end()].lower().split())
 
 
 def _region(match: re.Match[str]) -> str:
@@ -491,9 +504,6 @@ def ur_decision_date(summary: str, header: dict[str, Span] | None = None) -> str
     return None
 
 
-_CASE_NUMBER = re.compile(r"\bCase\s+(?:Number|No\.?)\s*:?\s*(?P<number>[A-Z]{1,3}\d{2}-\d{4,8})\b", re.I)
-"""The IMR case number wherever the letter states it: "Case Number: CM15-0104512", "IMR Case
-Number: CM13-0021874", a footer's "… for IMR Case Number CM14-0087654"."""
 _DECISION_DATE = re.compile(
     rf"(?:\bDecision\s+Date|\bDated|\bDate\s+of\s+(?:this\s+|the\s+)?(?:determination|decision))[ \t]*:[ \t]*"
     rf"(?P<date>{DATE})",
@@ -510,7 +520,7 @@ def header(text: str) -> Header:
 
 def _header(text: str) -> dict[str, Any]:
     """Case number and decision date, from anywhere in the letter (headers repeat on every page)."""
-    number, issued = _CASE_NUMBER.search(text), _DECISION_DATE.search(text)
+    number, issued = CASE_NUMBER.search(text), _DECISION_DATE.search(text)
     return {
         "case_number": number["number"].upper() if number else None,
         "decision_date": issued["date"] if issued else None,

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from imr_llm import layout
 from imr_llm.canonical import paragraph_gap
 from imr_llm.layout import ItemLayout, Layout, Span, span, verdict_of
-from imr_llm.vocabulary import CLOSING
+from imr_llm.vocabulary import CLOSING, NECESSARY
 
 _LABEL_LINE = re.compile(r"^[ \t]*(?P<label>[A-Za-z][\w'()/&,.-]*(?:[ \t]+[\w'()/&,.-]+){0,9})[ \t]*:", re.M)
 _REASONS = re.compile(r"rationale|reason|explanation|discussion|analysis|justification", re.I)
@@ -82,7 +82,8 @@ def _groups(labels: list[_Label]) -> list[list[_Label]]:
     return groups
 
 
-_SENTENCE = re.compile(r"[^.!?\n]*(?:\n(?![ \t]*\n)[^.!?\n]*)*[.!?]?", re.M)
+_SENTENCE = re.compile(r"(?:[^.!?\n]|[.!?](?=[^\s\"')])|\n(?![ \t]*\n))+[.!?]?")
+"""A sentence: up to a full stop before white space ("7.5mg" and "Dr.Lee" do not end one) or a blank line."""
 _TITLE_END = re.compile(r"[.!?;][\"')]*[ \t]*$")
 _TITLE_WORDS = 20
 _TITLE_LABEL = re.compile(r"^[^:\n]{1,40}:[ \t]*(?=\S)")
@@ -192,8 +193,9 @@ def _sections(text: str, end: int) -> dict[str, Span]:
 
 
 _NOT_A_SERVICE = re.compile(
-    r"[:;]|\b(?:is|are|was|were|finds?|found|reviewer|decision|determination|upheld|overturned|reversed|stands)\b"
-    r"|^(?:this|that|these|the|its)\s+(?:requests?|services?|treatments?|items?)$",
+    r"[:;]|[a-z]{2}\.\s|\b(?:is|are|was|were|has|have|finds?|found|reviewer|determined|decision|determination"
+    r"|upheld|overturned|reversed|stands)\b"
+    rf"|{NECESSARY}|^(?:this|that|these|the|its)\s+(?:requests?|services?|treatments?|items?)$",
     re.I,
 )
 MAX_SERVICE_WORDS = 25

@@ -79,8 +79,8 @@ DECISION_WORD = rf"(?:{UPHELD_WORD}|{OVERTURNED_WORD})"
 """Either decision word."""
 NECESSARY = phrase("medically necessary")
 """The words a decision sentence turns on ("is (not) medically necessary")."""
-NOT = rf"\b{phrase('not')}"
-""""not", as a lost space leaves it ("notmedically")."""
+NOT = rf"(?:\b|(?<=is)|(?<=are)|(?<=was)|(?<=were)){phrase('not')}"
+""""not", as a lost space leaves it ("isnot", "notmedically")."""
 
 
 def read_decision_word(word: str) -> str | None:
