@@ -154,7 +154,9 @@ def _peak(results: Path, out: Path, write) -> int:
 
 @pytest.mark.parametrize("write", [exports.write_csv, exports.write_parquet], ids=["csv", "parquet"])
 def test_export_memory_does_not_grow_with_the_rows(tmp_path: Path, write, monkeypatch) -> None:
-    monkeypatch.setattr(exports, "BATCH", 32, raising=False)  # Parquet holds one batch of rows: make it small beside the inputs
+    monkeypatch.setattr(
+        exports, "BATCH", 32, raising=False
+    )  # Parquet holds one batch of rows: make it small beside the inputs
     small, large = tmp_path / "small.jsonl", tmp_path / "large.jsonl"
     write_results(small, 100)
     write_results(large, 800, seed=1)
