@@ -158,8 +158,8 @@ def test_export_memory_does_not_grow_with_the_rows(tmp_path: Path, write, monkey
         exports, "BATCH", 32, raising=False
     )  # Parquet holds one batch of rows: make it small beside the inputs
     small, large = tmp_path / "small.jsonl", tmp_path / "large.jsonl"
-    write_results(small, 100)
-    write_results(large, 800, seed=1)
+    write_results(small, 50)
+    write_results(large, 400, seed=1)
     _peak(small, tmp_path / "warm", write)  # module caches and compiled patterns are not the rows
     few, many = _peak(small, tmp_path / "a", write), _peak(large, tmp_path / "b", write)
     assert many < 1.5 * few + 512 * 1024, (few, many)  # 8 times the rows; holding them all would be 8 times the memory

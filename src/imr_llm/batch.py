@@ -125,8 +125,8 @@ def extract_many(
     check_concurrency(concurrency)
     extractor = one_extractor(extractor, kwargs)
     inputs = list(inputs)
-    if out is not None:
-        refuse_as_output([out, errors or errors_path(out)], [x.path if isinstance(x, Letter) else x for x in inputs])
+    outputs = [out, errors or (out and errors_path(out))]
+    refuse_as_output(outputs, [x.path if isinstance(x, Letter) else x for x in inputs])
     return _extract_many(inputs, concurrency, out, errors, retry_failed, extractor)
 
 

@@ -62,8 +62,8 @@ def _extract(args: argparse.Namespace) -> int:
     if not found.letters:
         _warn("extract", f"no letters (.txt or .pdf files) under {' '.join(args.inputs)}")
         return 2
-    if args.out:  # an output the next run would read as a letter, or that overwrites one
-        refuse_as_output([args.out, args.errors or errors_path(args.out)], args.inputs)
+    # an output the next run would read as a letter, or that overwrites one
+    refuse_as_output([args.out, args.errors or (args.out and errors_path(args.out))], args.inputs)
     try:
         extractor = _extractor(args)
     except ConfigError as exc:
