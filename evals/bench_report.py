@@ -70,7 +70,7 @@ def generate(items: int, seed: int = 0) -> Iterator[dict[str, Any]]:
             if pages:
                 item["reviewer_guideline"]["pages"] = sorted({p + rng.choice((0, 0, 1, 2)) for p in pages})
         made += len(record["items"])
-        yield {"id": f"gen{seed}-{n:08d}", "sha256": f"{n:064x}", "ok": True, "determination": record}
+        yield {"id": f"gen{seed}-{n:08d}", "sha256": f"{seed:08x}{n:056x}", "ok": True, "determination": record}
 
 
 def write_results(path: Path, items: int, seed: int = 0) -> int:

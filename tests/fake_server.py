@@ -26,6 +26,7 @@ class Reply:
     drop: bool = False  # close the connection without answering
     cut: int | None = None  # send only this many bytes of the body, then close
     trickle: float = 0.0  # seconds between single bytes of the body
+    content_type: str = "application/json"
 
 
 def completion(arguments: str, *, prompt_tokens: int = 100, completion_tokens: int = 50,
@@ -56,6 +57,12 @@ def completion(arguments: str, *, prompt_tokens: int = 100, completion_tokens: i
         },
     }  # fmt: skip
     return Reply(body=json.dumps(body).encode())
+
+
+def html_page(status: int = 200) -> Reply:
+    """What a proxy, load balancer or captive portal answers in a model's place: an HTML page."""
+    body = b"<!doctype html><html><head><title>Gateway</title></head><body><h1>Please log in</h1></body></html>"
+    return Reply(status=status, body=body, content_type="text/html; charset=utf-8")
 
 
 def error(status: int, headers: dict[str, str] | None = None) -> Reply:
@@ -124,7 +131,7 @@ class FakeOpenAI:
                     self.connection.shutdown(socket.SHUT_RDWR)
                     return
                 self.send_response(reply.status)
-                self.send_header("content-type", "application/json")
+                self.send_header("content-type", reply.content_type)
                 self.send_header("content-length", str(len(reply.body)))
                 for key, value in reply.headers.items():
                     self.send_header(key, value)

@@ -41,9 +41,11 @@ MESSAGES = {
 
 @pytest.fixture
 def bad_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "letters"  # apart from the outputs: an output inside the letters is refused
+    folder.mkdir()
     for name, data in BAD.items():
-        (tmp_path / name).write_bytes(data)
-    return tmp_path
+        (folder / name).write_bytes(data)
+    return folder
 
 
 @pytest.mark.parametrize("name", sorted(BAD))

@@ -150,13 +150,14 @@ def test_async_form_gives_the_same_records(corpus: Path) -> None:
 
 
 def test_async_form_keeps_to_the_concurrency_bound(tmp_path: Path, fake) -> None:
+    (tmp_path / "letters").mkdir()
     for n in range(6):
-        shutil.copy(SAMPLES / f"{NAMES[n % 5]}.txt", tmp_path / f"{n}.txt")
+        shutil.copy(SAMPLES / f"{NAMES[n % 5]}.txt", tmp_path / "letters" / f"{n}.txt")
     fake.queue(slow(gold_reply, 0.3))
 
     async def collect() -> list:
-        letters = aextract_many([tmp_path], concurrency=2, model="m", base_url=fake.base_url, strategy="whole",
-                                cache=False, out=tmp_path / "out" / "r.jsonl")  # fmt: skip
+        letters = aextract_many([tmp_path / "letters"], concurrency=2, model="m", base_url=fake.base_url,
+                                strategy="whole", cache=False, out=tmp_path / "out" / "r.jsonl")  # fmt: skip
         return [o async for o in letters]
 
     outcomes = asyncio.run(collect())

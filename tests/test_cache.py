@@ -6,7 +6,7 @@ import diskcache
 import pytest
 
 from conftest import gold
-from imr_llm.cache import RecordCache, cache_key
+from imr_llm.cache import RecordCache, cache_key, unseal
 from imr_llm.schema import Determination
 
 
@@ -26,7 +26,7 @@ def test_values_are_stored_as_json_text(tmp_path, record):
     RecordCache(tmp_path).set("k", record)
     raw = diskcache.Cache(str(tmp_path)).get("k")
     assert isinstance(raw, str)
-    assert Determination.model_validate_json(raw) == record
+    assert Determination.model_validate_json(unseal("k", raw)) == record
 
 
 class _Exploit:

@@ -13,7 +13,7 @@ import diskcache
 from conftest import NAME, SAMPLES, answer, fields, gold, labelled, sample
 from conftest import run_fake as run
 from imr_llm import Prompt, extract_result
-from imr_llm.cache import RecordCache
+from imr_llm.cache import RecordCache, seal, unseal
 
 WORKER = textwrap.dedent(
     """
@@ -93,8 +93,8 @@ def test_an_outdated_record_in_the_cache_is_never_served(tmp_path: Path) -> None
     assert not extract_result(text, strategy="rules", cache=tmp_path).cache_hit
     cache = RecordCache(tmp_path)
     [key] = list(cache._cache)
-    stale = json.loads(cache._cache[key])
+    stale = json.loads(unseal(key, cache._cache[key]))
     stale["items"][0]["decision"] = "approved"  # a record an older schema might have allowed
-    cache._cache[key] = json.dumps(stale)
+    cache._cache[key] = seal(key, json.dumps(stale))  # sealed as written: only validation can refuse it
     result = extract_result(text, strategy="rules", cache=cache)
     assert not result.cache_hit and fields(result.determination) == gold(NAME)

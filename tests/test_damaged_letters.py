@@ -161,7 +161,9 @@ def gold_record(name: str):
 
 def test_a_sentence_whose_subject_is_no_service_is_flagged_not_trusted() -> None:
     text = re.sub(r"Disputed item: [^\n]+", "THE REVIEWER'S FINDING", _in_sentences("002_53cd04ea59152e39"), count=1)
-    text = re.sub(r"The requested [^\n]+? is medically necessary", "The reviewer found it medically necessary", text, 1)
+    text = re.sub(
+        r"The requested [^\n]+? is medically necessary", "The reviewer found it medically necessary", text, count=1
+    )
     layout = structure.parse(text)
     assert any("does not read as the name of a service" in d for d in layout.doubts)
 

@@ -25,13 +25,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from imr_llm.errors import ImrLlmError
+from imr_llm.errors import ConfigError, ImrLlmError
 from imr_llm.extract import Extractor, one_extractor
 from imr_llm.result import Usage
-from imr_llm.rows import Outcome, Output, Plan, plan
-from imr_llm.sources import Letter, discover
+from imr_llm.rows import Outcome, Output, Plan, errors_path, plan
+from imr_llm.sources import Letter, discover, refuse_as_output
 
-__all__ = ["Outcome", "Output", "Tally", "aextract_many", "extract_many", "extract_one", "prepare", "run"]
+__all__ = [
+    "Outcome", "Output", "Tally", "aextract_many", "check_concurrency", "extract_many", "extract_one", "prepare", "run",
+]  # fmt: skip
+
+
+def check_concurrency(concurrency: int) -> int:
+    """`concurrency` if it can run letters (at least one at a time), else `ConfigError`."""
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise ConfigError(f"concurrency must be a whole number of at least 1, not {concurrency!r}")
+    return concurrency
 
 
 def extract_one(letter: Letter, extractor: Extractor) -> Outcome:
@@ -54,6 +63,8 @@ class Tally:
     calls: int = 0
     usage: Usage = field(default_factory=Usage)
     started: float = field(default_factory=time.perf_counter)
+    notes: list[str] = field(default_factory=list)
+    """What the run passed over besides failures (files that are not letters …), for the summary."""
 
     def add(self, outcome: Outcome) -> None:
         if outcome.result is None:
@@ -79,7 +90,7 @@ class Tally:
             f"in {self.seconds:.1f}s ({self.per_minute:.1f} letters/min); "
             f"{self.usage.prompt_tokens:,} prompt + {self.usage.completion_tokens:,} completion tokens "
             f"in {self.calls} model call(s); {self.cache_hits} from the cache"
-        )
+        ) + "".join(f"; {note}" for note in self.notes)
 
 
 def prepare(inputs: Iterable[str | Path | Letter], output: Output, retry_failed: bool) -> Plan:
@@ -106,12 +117,27 @@ def extract_many(
     `errors` (default `<out>.errors.jsonl`); letters already in `out` are skipped, and with
     `retry_failed` only the recorded failures are tried again. Give an `extractor`, or the
     keyword arguments of `Extractor.resolve` (model, base_url, strategy, cache, options …).
-    Raises `ConfigError` (`PromptError` for a prompt that cannot be loaded) and `OutputBusyError`
-    when another run is writing `out`, all before any letter is tried.
+    Raises, on the call itself and before any file is created, `ConfigError` (a concurrency under
+    1; `PromptError` for a prompt that cannot be loaded) and `OutputPathError` (an output a run
+    over these inputs would read as a letter); `OutputBusyError` when another run is writing `out`,
+    before any letter is tried.
     """
-    if concurrency < 1:
-        raise ValueError("concurrency must be at least 1")
+    check_concurrency(concurrency)
     extractor = one_extractor(extractor, kwargs)
+    inputs = list(inputs)
+    outputs = [out, errors or (out and errors_path(out))]
+    refuse_as_output(outputs, [x.path if isinstance(x, Letter) else x for x in inputs])
+    return _extract_many(inputs, concurrency, out, errors, retry_failed, extractor)
+
+
+def _extract_many(
+    inputs: list[str | Path | Letter],
+    concurrency: int,
+    out: str | Path | None,
+    errors: str | Path | None,
+    retry_failed: bool,
+    extractor: Extractor,
+) -> Iterator[Outcome]:
     with Output(out, errors) as output:
         todo = prepare(inputs, output, retry_failed)
         yield from run(todo.todo, extractor, concurrency=concurrency, output=output)
@@ -126,8 +152,7 @@ def run(
 ) -> Iterator[Outcome]:
     """Extract `letters` (no skipping) with at most `concurrency` in flight, each outcome written
     to `output` as it ends."""
-    if concurrency < 1:
-        raise ValueError("concurrency must be at least 1")
+    check_concurrency(concurrency)
     sink = output.write if output is not None else (lambda outcome: outcome)
     pending = iter(letters)
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="imr-llm")

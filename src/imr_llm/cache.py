@@ -3,8 +3,13 @@
 diskcache pickles non-string values by default and unpickles whatever row sits in
 its database (CVE-2025-69872), so a tampered cache folder could run code. `TextDisk`
 stores only `str` values and refuses to read any row that is not plain text; the
-`RecordCache` then re-validates each entry against the schema, and treats anything
-unreadable as a miss (and drops it) rather than an error.
+`RecordCache` then checks each entry's digest and re-validates it against the schema, and
+treats anything unreadable, altered or invalid as a miss (and drops it) rather than an error.
+
+Each entry is sealed with the sha256 of its key and record text (`seal`): one digit changed
+on disk (a flipped bit, a hand edit, a half-written page) no longer matches and is recomputed
+rather than served. This is an integrity check, not a security MAC: anyone who can write the
+cache folder can recompute the digest; the folder's 0700 mode is what keeps others out.
 """
 
 from __future__ import annotations
@@ -72,6 +77,27 @@ def private_dir(path: Path) -> Path:
     return path
 
 
+def seal(key: str, text: str) -> str:
+    """A record's JSON `text` as stored under `key`: with the sha256 of both, so an entry altered
+    on disk, or moved under another key, is told apart from the one written."""
+    return json.dumps({"sha256": _digest(key, text), "record": text})
+
+
+def unseal(key: str, stored: str) -> str | None:
+    """The record text of a `seal`ed entry, or None when it is not one or its digest does not match."""
+    try:
+        entry = json.loads(stored)
+    except ValueError:
+        return None
+    if not (isinstance(entry, dict) and isinstance(text := entry.get("record"), str)):
+        return None
+    return text if entry.get("sha256") == _digest(key, text) else None
+
+
+def _digest(key: str, text: str) -> str:
+    return hashlib.sha256(f"{key}\n{text}".encode()).hexdigest()
+
+
 def cache_key(**parts: Any) -> str:
     """sha256 over a canonical JSON of everything that changes the answer."""
     blob = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
@@ -99,8 +125,12 @@ class RecordCache:
             return None
         if raw is None:
             return None
+        text = unseal(key, raw)
+        if text is None:  # altered on disk, or written before entries were sealed
+            self.delete(key)
+            return None
         try:
-            return Determination.model_validate_json(raw)
+            return Determination.model_validate_json(text)
         except ValidationError:
             self.delete(key)
             return None
@@ -109,7 +139,7 @@ class RecordCache:
         """Store a record; a cache that cannot be written (disk full, locked) costs a miss later,
         never the record in hand."""
         try:
-            self._cache.set(key, record.model_dump_json())
+            self._cache.set(key, seal(key, record.model_dump_json()))
         except (OSError, sqlite3.Error) as exc:
             log.warning("could not write to the record cache in %s: %s", self.directory, type(exc).__name__)
 

@@ -6,7 +6,8 @@ One letter file prints its record as JSON. Folders, globs or several files run a
 progress bar on stderr (never letter text), and a rerun skips what `--out` already holds.
 Everything a run depends on is checked before any letter is tried. Exit status of `extract`:
 0 all extracted, 1 some letter failed, 2 for bad usage (a missing input, no letters found, a
-prompt that cannot be loaded, an `--out` another run is writing), 141 when the reader of
+prompt that cannot be loaded, an `--out` another run is writing, an output that is an input, lies
+in an input folder or is named like a letter, a `--concurrency` under 1), 141 when the reader of
 stdout left early (`| head`); of `eval`: 1 when the score is under `--fail-under`; of `report`
 (`imr-llm report results.jsonl [more.jsonl] --out report.html [--csv-dir DIR]`: counts and
 overturn rates as one HTML page and a CSV per table, `imr_llm.analysis`): 2 for a missing file. File
@@ -27,11 +28,12 @@ from pathlib import Path
 
 from imr_llm import batch
 from imr_llm.cache import RecordCache
-from imr_llm.errors import ConfigError, ImrLlmError, OutputBusyError, shown
+from imr_llm.errors import ConfigError, ImrLlmError, OutputBusyError, OutputPathError, shown
 from imr_llm.extract import DEFAULT_STRATEGY, Extractor
+from imr_llm.files import refuse_overwrite
 from imr_llm.prompts import PromptError
-from imr_llm.rows import Outcome, Output, plan
-from imr_llm.sources import Letter, discover, scan
+from imr_llm.rows import Outcome, Output, errors_path, plan
+from imr_llm.sources import Letter, discover, refuse_as_output, scan
 from imr_llm.strategies import STRATEGIES
 
 
@@ -55,9 +57,13 @@ def _extract(args: argparse.Namespace) -> int:
         return 2
     for skip in found.skipped:  # a warning even with -q: letters in an unreadable folder are not counted anywhere
         _warn("extract", f"skipped {skip.path}: {skip.reason}")
+    if (others := found.others_note()) is not None:  # never silent: a .docx corpus would look like a small one
+        _warn("extract", others)
     if not found.letters:
         _warn("extract", f"no letters (.txt or .pdf files) under {' '.join(args.inputs)}")
         return 2
+    # an output the next run would read as a letter, or that overwrites one
+    refuse_as_output([args.out, args.errors or (args.out and errors_path(args.out))], args.inputs)
     try:
         extractor = _extractor(args)
     except ConfigError as exc:
@@ -71,7 +77,7 @@ def _extract(args: argparse.Namespace) -> int:
         _warn("extract", str(exc))
         return 2
     with output:
-        return _extract_batch(found.letters, output, extractor, args)
+        return _extract_batch(found.letters, output, extractor, args, [others] if others else [])
 
 
 def _failed(outcome: Outcome) -> str:
@@ -89,16 +95,19 @@ def _extract_one(letter: Letter, extractor: Extractor) -> int:
     return 0
 
 
-def _extract_batch(letters: list[Letter], output: Output, extractor: Extractor, args: argparse.Namespace) -> int:
+def _extract_batch(
+    letters: list[Letter], output: Output, extractor: Extractor, args: argparse.Namespace, notes: list[str]
+) -> int:
     """Many letters: rows streamed to --out (resumable) or stdout, a progress bar on stderr."""
     from tqdm import tqdm
 
     todo = plan(letters, output.out, output.errors, args.retry_failed)
     say = (lambda _: None) if args.quiet else (lambda text: tqdm.write(shown(text), file=sys.stderr))
     if todo.done or todo.failed_before:
-        say(f"resuming: {todo.done} letter(s) already in {args.out}, {todo.failed_before} earlier failure(s) skipped"
-            + (" (--retry-failed tries them again)" if todo.failed_before else ""))  # fmt: skip
-    tally = batch.Tally()
+        same = f" ({todo.same_content} of them under another id, from another folder)" if todo.same_content else ""
+        say(f"resuming: {todo.done} letter(s) already in {args.out}{same}, {todo.failed_before} earlier failure(s) "
+            "skipped" + (" (--retry-failed tries them again)" if todo.failed_before else ""))  # fmt: skip
+    tally = batch.Tally(notes=notes)
     bar = tqdm(total=len(todo.todo), unit="letter", file=sys.stderr, disable=args.quiet, dynamic_ncols=True)
     stdout = None if args.out else sys.stdout
     try:
@@ -162,6 +171,7 @@ def _review(args: argparse.Namespace) -> int:
     if not Path(args.letter).is_file():
         _warn("review", f"no such file: {args.letter}")
         return 2
+    refuse_overwrite([args.out], [args.letter, args.gold])
     [letter] = discover([args.letter])
     result = _extractor(args).run(letter.path)
     gold = Determination.model_validate_json(Path(args.gold).read_text(encoding="utf-8")) if args.gold else None
@@ -179,9 +189,13 @@ def _export(args: argparse.Namespace) -> int:
     if not Path(args.results).is_file():
         _warn("export", f"no such file: {args.results}")
         return 2
+    refuse_overwrite([args.items, args.parquet], [args.results, errors_path(args.results)])
+    records = export.Records(args.results)
     for path, write in ((args.items, export.write_csv), (args.parquet, export.write_parquet)):
         if path:
-            print(shown(f"wrote {write(args.results, path)} item row(s) to {path}"))
+            print(shown(f"wrote {write(records, path)} item row(s) to {path}"))
+    for note in records.notes():  # what was left out, as `report` counts it; the exit status stays 0 as there
+        _warn("export", note)
     return 0
 
 
@@ -255,6 +269,14 @@ def _model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-dir", help="record cache folder (default: <user cache>/imr-llm/records)")
 
 
+def _concurrency(text: str) -> int:
+    """--concurrency as argparse reads it: a bad value is a usage error (exit 2) before any file is made."""
+    try:
+        return batch.check_concurrency(int(text))
+    except ValueError:  # ConfigError is one
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="imr-llm", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -264,7 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     _model_options(ex)
     ex.add_argument("--out", help="append one JSON line per letter here; a rerun skips letters already in it")
     ex.add_argument("--errors", help="failures file (default: <out>.errors.jsonl)")
-    ex.add_argument("--concurrency", type=int, default=4, help="letters in flight at once (default 4)")
+    ex.add_argument("--concurrency", type=_concurrency, default=4, help="letters in flight at once (default 4)")
     ex.add_argument("--retry-failed", action="store_true", help="retry only the letters recorded as failed")
     ex.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary; the exit status tells")
     ex.set_defaults(run=_extract)
@@ -393,6 +415,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return STDOUT_CLOSED
     except KeyboardInterrupt as exc:
         return _interrupted(exc)
+    except OutputPathError as exc:  # bad usage: an output that would overwrite or be read as an input
+        _warn(args.command, str(exc))
+        return 2
     except _user_errors() as exc:  # a message a user can act on, not a traceback
         _warn(args.command, f"{type(exc).__name__}: {exc}")
         return 1

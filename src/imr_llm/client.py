@@ -130,15 +130,19 @@ class DeadlineTransport(httpx.HTTPTransport):
 
 
 def _require_json(response: httpx.Response) -> None:
-    """A success whose JSON body is cut short or garbled, or a completion with no choices, is
-    the endpoint's failure, not the model's: raised here it reaches the retry loop as a
-    connection error, not a re-ask that would tell the model to fix an answer it never gave."""
-    if not (response.is_success and "json" in response.headers.get("content-type", "")):
+    """A success that is not complete JSON — an HTML page from a proxy or a captive portal, a body
+    cut short or garbled — or a completion with no choices, is the endpoint's failure, not the
+    model's: raised here it reaches the retry loop as a connection error (retried like a 503), not
+    a re-ask that would tell the model to fix an answer it never gave. The content type is not
+    trusted either way: the body must parse. (This client only ever calls chat completions.)"""
+    if not response.is_success:
         return
     try:
         body = json.loads(response.read())
     except ValueError as exc:
-        raise httpx.RemoteProtocolError("response body is not complete JSON", request=response.request) from exc
+        kind = response.headers.get("content-type", "no content type").split(";")[0]
+        raise httpx.RemoteProtocolError(f"success response is not complete JSON ({kind})",
+                                        request=response.request) from exc  # fmt: skip
     if isinstance(body, dict) and body.get("object") == "chat.completion" and not body.get("choices"):
         raise httpx.RemoteProtocolError("chat completion with no choices", request=response.request)
 

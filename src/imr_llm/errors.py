@@ -20,6 +20,11 @@ class OutputBusyError(ImrLlmError):
     """Another run holds the lock on an output file: two writers would write every letter twice."""
 
 
+class OutputPathError(ImrLlmError, ValueError):
+    """An output path that would destroy or feed back into the command's inputs: the input itself,
+    a file inside an input folder (the next run would read it as a letter), or a letter's name."""
+
+
 class RowError(ImrLlmError, ValueError):
     """A results file holds a line this version cannot read as a row (named by file and line)."""
 

@@ -18,11 +18,14 @@ over a fresh `Extractor`.
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import functools
+import importlib.util
 import logging
 import os
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +36,7 @@ from imr_llm import reading
 from imr_llm.cache import RecordCache, cache_key
 from imr_llm.canonical import CanonicalText
 from imr_llm.errors import ConfigError, shown
-from imr_llm.job import Asker, Job
+from imr_llm.job import Asker, Job, M
 from imr_llm.options import Options
 from imr_llm.prompts import Prompt, as_prompt
 from imr_llm.result import ExtractionResult
@@ -54,31 +57,50 @@ __all__ = [
 log = logging.getLogger(__name__)
 DEFAULT_STRATEGY = "per_item"
 
-PIPELINE = (
-    "reading",
-    "canonical",
-    "pdftext",
-    "layout",
-    "rules",
-    "normalize",
-    "consistency",
-    "salvage",
-    "fields",
-    "paths",
-    "strategies",
-    "pointers",
-    "questions",
-    "job",
-)
-"""The modules that turn a letter into a record: a change to any of them changes what is cached."""
+RECORD_MAKER = "imr_llm.extract"
+"""Where records are made: this module and every `imr_llm` module it imports, directly or through
+another (lazy imports inside functions included), make or shape a record, and are in the cache key."""
+
+
+def _imports(module: str) -> set[str]:
+    """The `imr_llm` modules `module`'s source imports anywhere in it, named in full."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(_file(module).read_text(encoding="utf-8"))):  # type: ignore[union-attr]
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = importlib.util.resolve_name("." * node.level + (node.module or ""), module.rpartition(".")[0])
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)  # `from imr_llm import layout`
+    return {name for name in found if name.startswith("imr_llm.") and _file(name) is not None}
+
+
+def _file(module: str) -> Path | None:
+    """The source file of an `imr_llm` module, found without importing it; None for a name that
+    is no module (`imr_llm.schema.Determination`)."""
+    path = Path(__file__).parent.joinpath(*module.split(".")[1:])
+    return next((f for f in (path.with_suffix(".py"), path / "__init__.py") if f.is_file()), None)
+
+
+@functools.cache
+def record_modules() -> tuple[str, ...]:
+    """`RECORD_MAKER` and every `imr_llm` module it reaches by imports, found by reading their
+    source (nothing is imported), so a module added to the path is covered without being listed.
+    The package's `__init__` (which imports every consumer too) is not followed."""
+    todo, seen = [RECORD_MAKER], {RECORD_MAKER}
+    while todo:
+        for name in _imports(todo.pop()) - seen:
+            seen.add(name)
+            todo.append(name)
+    return tuple(sorted(seen))
 
 
 @functools.cache
 def _code_digest() -> str:
-    """A hash of the pipeline's source, so a record made by other code (an upgrade, a local edit)
-    is never served from the cache as if this code had made it."""
-    package = Path(__file__).parent
-    return cache_key(**{name: (package / f"{name}.py").read_text(encoding="utf-8") for name in PIPELINE})
+    """A hash of the source of every module that makes a record (`record_modules`), so a record
+    made by other code (an upgrade, a local edit) is never served from the cache as if this code
+    had made it."""
+    return cache_key(**{name: _file(name).read_text(encoding="utf-8") for name in record_modules()})  # type: ignore[union-attr]
 
 
 @functools.cache
@@ -110,12 +132,22 @@ def open_cache(cache: bool | str | Path | RecordCache | None) -> RecordCache | N
     return _default_caches[where]
 
 
-def _live(endpoint: clients.Endpoint) -> Asker:
-    """The asker that calls `endpoint`; instructor and openai are imported with it, on the first
-    letter that needs a model, so a run on `rules` (and every CLI start) does without them."""
-    from imr_llm.asking import EndpointAsker
+_MODEL_IMPORT = threading.Lock()
+"""Held while the model client (instructor, openai) is first imported: worker threads importing
+them at once found `openai` partially initialised."""
 
-    return EndpointAsker(endpoint)
+
+@dataclass(frozen=True)
+class _Live:
+    """Asks `endpoint` (an `Asker`). instructor and openai are imported on the first question, one
+    thread at a time, so a run on `rules` (which asks none), and every CLI start, does without them."""
+
+    endpoint: clients.Endpoint
+
+    def __call__(self, job: Job, response_model: type[M], messages: list[dict[str, Any]]) -> M:
+        with _MODEL_IMPORT:
+            from imr_llm.asking import EndpointAsker
+        return EndpointAsker(self.endpoint)(job, response_model, messages)
 
 
 @dataclass(frozen=True)
@@ -179,7 +211,7 @@ class Extractor:
         `asker` when given (answers that came some other way, e.g. a Batch API download)."""
         read = reading.read_canonical(letter, max_chars=self.options.max_chars)
         text = read.text
-        job = Job(text=text, prompt=self.prompt, options=self.options, asker=asker or _live(self.endpoint))
+        job = Job(text=text, prompt=self.prompt, options=self.options, asker=asker or _Live(self.endpoint))
         cache = self.cache
         key = self.key(text, read.footer_case_numbers) if cache is not None else ""
         if cache is not None and (record := cache.get(key)) is not None:

@@ -1,7 +1,10 @@
-"""The files this library writes: owner-only, one writer at a time, whole lines.
+"""The files this library writes: owner-only, never half-written, one writer at a time, whole lines.
 
-Everything written holds medical information, so each file is created 0600 with `os.open`
-(never left to the umask) and an existing file is narrowed to 0600 before it is written.
+Everything written holds medical information, so each file is created 0600 (never left to the
+umask). A file written whole (`private_file`: an export, a report page or CSV, a review page) is
+written to a temporary file in the same folder, flushed to disk and renamed over the target, so a
+kill, a crash or a full disk leaves the old file or none, never a partial one that looks complete;
+`refuse_overwrite` stops an output from replacing one of the command's own inputs.
 An append-only JSONL log (`JsonlLog`) takes an exclusive `filelock` lock beside itself
 (`<file>.lock`) for as long as it is open: two runs appending to one file would each
 extract every letter and write it twice, so the second fails at once with
@@ -12,22 +15,78 @@ What a line holds, and reading lines back, is `imr_llm.rows`'.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 import threading
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
 from filelock import FileLock, Timeout
 from pydantic import BaseModel
 
-from imr_llm.errors import OutputBusyError
+from imr_llm.errors import OutputBusyError, OutputPathError, shown
 
 
-def private_file(path: str | Path, mode: str = "w") -> IO[Any]:
-    """`path` opened for writing from the start ("w" or "wb"), readable by its owner only."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)  # a file that already existed keeps its old mode otherwise
-    return os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": ""}))
+@contextlib.contextmanager
+def private_file(path: str | Path, mode: str = "w") -> Iterator[IO[Any]]:
+    """`path` written whole ("w" or "wb"), readable by its owner only, or not at all.
+
+    What is written goes to a temporary file beside `path` (mode 0600, named `.<name>.<random>.tmp`),
+    which is flushed, fsynced and renamed over `path` when the block ends without an error: a
+    reader sees the old file or the complete new one. On an error the temporary file is removed
+    and `path` is untouched; an OSError (a full disk, a file-size limit) names `path`. Only a
+    SIGKILL or power cut mid-write can leave the temporary file behind, never a partial `path`."""
+    path = Path(path)
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)  # created 0600
+    try:
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": ""})) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(temp, path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        if isinstance(exc, OSError) and exc.errno is not None and exc.filename is None:
+            raise OSError(exc.errno, f"could not write {shown(str(path))}: {exc.strerror}") from exc
+        raise
+    _sync_folder(path.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make a rename in `folder` durable (where the platform lets a folder be fsynced)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _same(a: Path, b: Path) -> bool:
+    """Whether two paths name one file: the same resolved path (links followed), or the same inode."""
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return a.exists() and b.exists() and a.samefile(b)
+    except OSError:
+        return False
+
+
+def refuse_overwrite(outputs: Iterable[str | Path | None], inputs: Iterable[str | Path | None]) -> None:
+    """Raise `OutputPathError` when an output is one of the inputs (links and `..` resolved) or two
+    outputs are one file: writing it would destroy what the command reads."""
+    given = [Path(p) for p in inputs if p]
+    written: list[Path] = []
+    for out in (Path(p) for p in outputs if p):
+        clash = next((p for p in given if _same(out, p)), None)
+        if clash is not None:
+            raise OutputPathError(f"output {shown(str(out))} is the input {shown(str(clash))}: not overwritten")
+        if any(_same(out, other) for other in written):
+            raise OutputPathError(f"{shown(str(out))} is given as two outputs")
+        written.append(out)
 
 
 def lock_for(path: str | Path) -> FileLock:

@@ -22,6 +22,7 @@ from typing import Any
 from pydantic_core import to_jsonable_python
 
 from imr_llm.compare import Difference, differences
+from imr_llm.files import private_file
 from imr_llm.paths import FieldPath, leaves
 from imr_llm.schema import NOT_LABELS, Determination, Evidence
 
@@ -191,11 +192,13 @@ def render(text: str, record: Determination, *, title: str = "IMR letter", gold:
 
 
 def write(path: str | Path, text: str, record: Determination, **kwargs: Any) -> Path:
-    """Write the review page; the file holds the letter, so it is made readable by its owner only."""
+    """Write the review page; the file holds the letter, so it is created readable by its owner
+    only and written whole or not at all (`files.private_file`: a full disk leaves no partial page)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(text, record, **kwargs), encoding="utf-8")
-    path.chmod(0o600)
+    page = render(text, record, **kwargs)
+    with private_file(path) as fh:
+        fh.write(page)
     return path
 
 

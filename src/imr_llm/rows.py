@@ -4,23 +4,29 @@ Every run that extracts letters (`imr_llm.batch`, the Batch API path `imr_llm.op
 CLI) ends each letter as an `Outcome` and appends its `Row` to a results file (records) or an
 errors file (failures, by default `<out>.errors.jsonl`); `imr_llm.export` reads rows back.
 The row's keys are the fields of `Row`, spelled here and nowhere else. A record row holds
-`id, sha256, source, ok, model, strategy, usage, attempts, latency_s, cache_hit, determination`;
-a failure row `id, sha256, source, ok, error` (fields that do not apply are left out, not
-written as null, so the lines are what earlier versions wrote and read).
+`id, sha256, source, ok, at, model, strategy, usage, attempts, latency_s, cache_hit, determination`;
+a failure row `id, sha256, source, ok, at, error` (fields that do not apply are left out, not
+written as null, so the lines are what earlier versions wrote and read). `at` (when the row was
+written) orders a letter's record against its failure in the other file: the later counts.
 
 Reading: `iter_rows` streams every row of a file (a count over a million rows holds one row at
 a time); `read_rows` gives the LAST row of each letter id — a rerun after a letter changed
 appends the newer row — holding only ids and byte offsets in memory. A torn last line (a
 write cut short) or a garbled one is skipped; a row this version cannot read is a `RowError`
-naming the file and line, never its values. `plan` says which letters a run still has to do.
+naming the file and line, never its values; `unreadable` is told each line passed over.
+`failed_since` names the letters whose latest outcome is a failure written after their record
+(the file was replaced by one that fails), so no stale record is counted. `plan` says which
+letters a run still has to do: a file already done under another id (found from another root)
+is not done again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError, model_serializer
 from pydantic.functional_serializers import SerializerFunctionWrapHandler
@@ -65,6 +71,8 @@ class Entry(BaseModel):
     sha256: str | None = None
     source: str | None = None
     ok: bool
+    at: float | None = None
+    """When the row was written (Unix seconds); None in rows written before rows said so."""
 
 
 class Row(Entry, Compact):
@@ -93,12 +101,12 @@ class Row(Entry, Compact):
 
     @classmethod
     def from_outcome(cls, outcome: Outcome) -> Row:
-        letter, r = outcome.letter, outcome.result
+        letter, r, at = outcome.letter, outcome.result, round(time.time(), 3)
         if r is None:
             assert outcome.error is not None
-            return cls(id=letter.id, sha256=letter.sha256, source=str(letter.path), ok=False,
+            return cls(id=letter.id, sha256=letter.sha256, source=str(letter.path), ok=False, at=at,
                        error=ErrorInfo.of(outcome.error))  # fmt: skip
-        return cls(id=letter.id, sha256=letter.sha256, source=str(letter.path), ok=True, model=r.model,
+        return cls(id=letter.id, sha256=letter.sha256, source=str(letter.path), ok=True, at=at, model=r.model,
                    strategy=r.strategy, usage=r.usage, attempts=r.attempts, latency_s=r.latency_s,
                    cache_hit=r.cache_hit, determination=r.determination)  # fmt: skip
 
@@ -179,6 +187,10 @@ def _parse(line: bytes, model: type[R], path: Path, number: int) -> R | None:
         raise RowError(f"{path} line {number}: not a row this version reads ({describe(exc)})") from None
 
 
+Unreadable = Callable[[int], object]
+"""Told the number of each line passed over as no row (torn, garbled, not an object with an id)."""
+
+
 def iter_rows(path: str | Path, model: type[R] = Row) -> Iterator[R]:
     """Every row of a JSONL file in order, one at a time (a missing file has none)."""
     path = Path(path)
@@ -190,10 +202,11 @@ def iter_rows(path: str | Path, model: type[R] = Row) -> Iterator[R]:
                 yield row
 
 
-def read_rows(path: str | Path, model: type[R] = Row) -> Iterator[R]:
+def read_rows(path: str | Path, model: type[R] = Row, unreadable: Unreadable | None = None) -> Iterator[R]:
     """The last row of each letter id in a JSONL file, in the order those rows were written.
 
-    A missing file has none; a torn or garbled line is skipped. Memory holds one offset per id."""
+    A missing file has none; a torn or garbled line is skipped (and `unreadable` told its number).
+    Memory holds one offset per id."""
     path = Path(path)
     if not path.is_file():
         return
@@ -204,12 +217,42 @@ def read_rows(path: str | Path, model: type[R] = Row) -> Iterator[R]:
             if (found := _parse(line, _Id, path, number)) is not None:
                 latest.pop(found.id, None)  # re-inserted: the dict stays in order of each id's last row
                 latest[found.id] = (offset, number)
+            elif unreadable is not None and line.strip():
+                unreadable(number)
             offset += len(line)
         for offset, number in latest.values():
             fh.seek(offset)
             row = _parse(fh.readline(), model, path, number)
             if row is not None:  # the file changed under us: what is there now is skipped if unreadable
                 yield row
+
+
+class Written(Protocol):
+    """What ordering two rows of a letter reads: whether each succeeded, and when it was written."""
+
+    @property
+    def ok(self) -> bool: ...
+    @property
+    def at(self) -> float | None: ...
+
+
+def supersedes(before: Written, after: Written) -> bool:
+    """Whether `after`, a letter's row in the other file of a run's pair (records, failures),
+    replaces `before`: the later written where both rows say when; between rows written before
+    rows did, a success (a failure retried successfully), as those versions counted them."""
+    if before.at is not None and after.at is not None:
+        return after.at >= before.at
+    return after.ok or not before.ok
+
+
+def failed_since(out: str | Path, errors: str | Path | None = None) -> set[str]:
+    """Ids whose record in `out` was superseded by a later failure in `errors` (default beside
+    `out`): the letter was replaced by one that fails, so its old record must not be counted.
+    Memory holds the failures' rows, not the records."""
+    failures = {r.id: r for r in read_rows(errors or errors_path(out), Entry) if not r.ok}
+    if not failures:
+        return set()
+    return {r.id for r in read_rows(out, Entry) if r.id in failures and supersedes(r, failures[r.id])}
 
 
 @dataclass
@@ -219,19 +262,40 @@ class Plan:
     todo: list[Letter]
     done: int = 0
     failed_before: int = 0
+    same_content: int = 0
+    """Of `done`, letters whose file is done under another id (a folder run, then its subfolder)."""
+
+
+def _same_file(letter: Letter, sources: list[str]) -> bool:
+    """Whether `letter` is the file one of `sources` (rows' `source` paths) names, links resolved."""
+    where = letter.path.resolve()
+    return any(Path(source).resolve() == where for source in sources)
 
 
 def plan(letters: Iterable[Letter], out: str | Path | None, errors: str | Path | None, retry_failed: bool) -> Plan:
     """Letters still to extract. A letter counts as done when the last row with its id in `out`
-    has its content hash (the row `export` keeps); a changed file is done again. Earlier failures
-    (the last row per id in `errors`) are skipped, or with `retry_failed` are the only letters tried."""
-    done = {(r.id, r.sha256) for r in read_rows(out, Entry) if r.ok} if out else set()
+    has its content hash (the row `export` keeps), or when the same file, with that content, is
+    done under another id: ids are paths under the input root, so a run on a folder and then on
+    its subfolder name one letter twice. A changed file is done again; a copy of a letter under
+    another name is extracted (from the cache) and counted once by `export` and `report`. Earlier
+    failures (the last row per id in `errors`) are skipped, or with `retry_failed` are the only
+    letters tried."""
+    done: set[tuple[str, str | None]] = set()
+    sources: dict[str, list[str]] = {}
+    for row in read_rows(out, Entry) if out else ():
+        if row.ok:
+            done.add((row.id, row.sha256))
+            if row.sha256 is not None and row.source:
+                sources.setdefault(row.sha256, []).append(row.source)
     failed = {(r.id, r.sha256) for r in read_rows(errors, Entry) if not r.ok} if errors else set()
     result = Plan(todo=[])
     for letter in letters:
         key = (letter.id, letter.sha256)
         if key in done:
             result.done += 1
+        elif letter.sha256 in sources and _same_file(letter, sources[letter.sha256]):
+            result.done += 1
+            result.same_content += 1
         elif key in failed and not retry_failed:
             result.failed_before += 1
         elif key in failed or not retry_failed:

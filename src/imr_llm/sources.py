@@ -10,7 +10,13 @@ never a failed discovery.
 Folders are walked following symbolic links, each real folder (device and inode) once, so a
 linked-in folder is read and a link loop ends; what the walk leaves out — loops, folders it
 cannot list, letter names that are not regular files (a FIFO would block a reader for
-ever) — is returned as `Skipped` by `scan`, and logged as a warning by `discover`.
+ever) — is returned as `Skipped` by `scan`, and logged as a warning by `discover`. Files of
+other kinds in a folder (.docx, .html, .rtf …) are not letters this library reads: they are
+counted by extension (`Found.others`, never opened) so a run can say what it passed over.
+
+A run's own outputs must never be read back as letters: `refuse_as_output` rejects an output
+named like a letter (.txt, .pdf) or lying where an input would find it (the input file itself,
+inside an input folder, matched by an input glob).
 """
 
 from __future__ import annotations
@@ -20,12 +26,13 @@ import glob
 import hashlib
 import logging
 import os
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from imr_llm import reading
-from imr_llm.errors import shown
+from imr_llm.errors import OutputPathError, shown
 from imr_llm.reading import NoTextLayerError
 
 log = logging.getLogger(__name__)
@@ -91,11 +98,22 @@ class Found:
 
     letters: list[Letter] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    others: Counter[str] = field(default_factory=Counter)
+    """Files in the folders walked that are not letters, by extension (".docx"; "" for none)."""
+
+    def others_note(self) -> str | None:
+        """What `others` says, in words (extensions and counts, never a name), or None."""
+        if not self.others:
+            return None
+        kinds = ", ".join(f"{ext or '(no extension)'} {n}" for ext, n in sorted(self.others.items()))
+        total = sum(self.others.values())
+        return f"{total} file(s) passed over that are not .txt or .pdf letters ({kinds})"
 
 
 def _walk(root: Path, skipped: list[Skipped], depth: int | None = None) -> Iterator[Path]:
-    """Letter-named files under `root`, depth first in name order (the order of `sorted` paths),
-    following links to folders, each real folder visited once; at most `depth` folders down."""
+    """Regular files under `root` (and letter-named paths that are not regular files, which are
+    skipped), depth first in name order (the order of `sorted` paths), following links to folders,
+    each real folder visited once; at most `depth` folders down."""
     seen: set[tuple[int, int]] = set()
     stack: list[Path | tuple[Path, int, frozenset[tuple[int, int]]]] = [(root, 0, frozenset())]
     while stack:
@@ -129,20 +147,19 @@ def _walk(root: Path, skipped: list[Skipped], depth: int | None = None) -> Itera
             if is_dir:
                 if depth is None or level < depth:
                     inside.append((path, level + 1, above | {here}))
+            elif is_file:
+                inside.append(path)
             elif path.suffix.lower() in SUFFIXES:
-                if is_file:
-                    inside.append(path)
-                else:
-                    skipped.append(Skipped(path, "not a regular file (a broken link, pipe or device)"))
+                skipped.append(Skipped(path, "not a regular file (a broken link, pipe or device)"))
         stack.extend(reversed(inside))
 
 
-def _found(target: str, skipped: list[Skipped]) -> Iterator[tuple[Path, Path]]:
-    """(file, root) pairs for one argument: a file, a folder (recursive) or a glob."""
+def _found(target: str, found: Found) -> Iterator[tuple[Path, Path]]:
+    """(letter, root) pairs for one argument: a file, a folder (recursive) or a glob; the files
+    walked past that are not letters are counted in `found.others`."""
     path = Path(target)
     if path.is_dir():
-        for p in _walk(path, skipped):
-            yield p, path
+        yield from _letters(_walk(path, found.skipped), path, found)
     elif path.is_file():
         yield path, path
     elif glob.has_magic(target):
@@ -150,11 +167,18 @@ def _found(target: str, skipped: list[Skipped]) -> Iterator[tuple[Path, Path]]:
         if not root.is_dir():
             return
         depth = None if "**" in pattern else len(pattern) - 1
-        for p in _walk(root, skipped, depth):
-            if _matches(p.relative_to(root).parts, pattern):
-                yield p, root
+        matched = (p for p in _walk(root, found.skipped, depth) if _matches(p.relative_to(root).parts, pattern))
+        yield from _letters(matched, root, found)
     else:
         raise FileNotFoundError(f"no such file or folder: {target}")
+
+
+def _letters(paths: Iterable[Path], root: Path, found: Found) -> Iterator[tuple[Path, Path]]:
+    for path in paths:
+        if path.suffix.lower() in SUFFIXES:
+            yield path, root
+        else:
+            found.others[path.suffix.lower()] += 1
 
 
 def scan(targets: Iterable[str | Path]) -> Found:
@@ -163,7 +187,7 @@ def scan(targets: Iterable[str | Path]) -> Found:
     found = Found()
     seen: set[Path] = set()
     for target in targets:
-        for path, root in _found(str(target), found.skipped):
+        for path, root in _found(str(target), found):
             key = path.resolve()
             if key not in seen:
                 seen.add(key)
@@ -172,8 +196,40 @@ def scan(targets: Iterable[str | Path]) -> Found:
 
 
 def discover(targets: Iterable[str | Path]) -> list[Letter]:
-    """The letters of `scan(targets)`; each path it skipped is logged as a warning."""
+    """The letters of `scan(targets)`; each path it skipped, and the count of files that are not
+    letters, is logged as a warning."""
     found = scan(targets)
     for skip in found.skipped:
         log.warning("skipped %s: %s", shown(str(skip.path)), skip.reason)
+    if (note := found.others_note()) is not None:
+        log.warning("%s", note)
     return found.letters
+
+
+def refuse_as_output(outputs: Iterable[str | Path | None], targets: Iterable[str | Path]) -> None:
+    """Raise `OutputPathError` for an output a run over `targets` (or the next one) would read as
+    a letter: one named .txt or .pdf, the input file itself, one inside an input folder, or one an
+    input glob matches. Paths are compared resolved (links followed), so no spelling slips past."""
+    targets = [str(t) for t in targets]
+    for out in (Path(p) for p in outputs if p):
+        if out.suffix.lower() in SUFFIXES:
+            raise OutputPathError(
+                f"output {shown(str(out))} is named like a letter ({out.suffix}); a run over its folder "
+                "would read it as one: name it .jsonl"
+            )
+        where = out.resolve()
+        for target in targets:
+            path = Path(target)
+            if path.is_dir() and where.is_relative_to(path.resolve()):
+                inside = f"inside the input folder {shown(target)}"
+            elif path.is_file() and where == path.resolve():
+                inside = f"the input {shown(target)}"
+            elif not path.exists() and glob.has_magic(target):
+                root, pattern = _root_of(target)
+                top = root.resolve()
+                if not (where.is_relative_to(top) and _matches(where.relative_to(top).parts, pattern)):
+                    continue
+                inside = f"matched by the input {shown(target)}"
+            else:
+                continue
+            raise OutputPathError(f"output {shown(str(out))} is {inside}: write it outside the letters")

@@ -22,7 +22,7 @@ from tqdm import tqdm
 from imr_llm.analysis import csvs, page, source
 from imr_llm.analysis.tables import Quality, Row, Table, YearRow
 from imr_llm.analysis.tally import Tally
-from imr_llm.files import private_file
+from imr_llm.files import private_file, refuse_overwrite
 
 __all__ = ["Report", "Row", "Table", "report"]
 
@@ -47,13 +47,20 @@ class Report:
         return self.html()
 
     def write(self, out: str | Path, csv_dir: str | Path | None = None) -> list[Path]:
-        """The page to `out` and every table to `csv_dir` (default: `<out stem>_csv/` beside it)."""
+        """The page to `out` and every table to `csv_dir` (default: `<out stem>_csv/` beside it),
+        each written whole or not at all (`files.private_file`). An output that is one of the
+        report's input files is refused (`OutputPathError`) before anything is written."""
         out = Path(out)
+        folder = _csv_folder(out, csv_dir)
+        refuse_overwrite([out, *csvs.paths(folder, self.tables)], self.quality.files)
         out.parent.mkdir(parents=True, exist_ok=True)
         with private_file(out) as fh:
             fh.write(self.html())
-        folder = Path(csv_dir) if csv_dir is not None else out.with_name(f"{out.stem}_csv")
         return [out, *csvs.write_all(folder, self.tables, self.years, self.quality)]
+
+
+def _csv_folder(out: Path, csv_dir: str | Path | None) -> Path:
+    return Path(csv_dir) if csv_dir is not None else out.with_name(f"{out.stem}_csv")
 
 
 def report(
@@ -66,14 +73,15 @@ def report(
 ) -> Report:
     """Report on `extract --out` JSONL file(s); with `out`, also write the page and the CSVs.
 
-    Raises FileNotFoundError for a results file that does not exist."""
+    Raises FileNotFoundError for a results file that does not exist and `OutputPathError` for an
+    output that is one of the input files (nothing is written then)."""
     paths = [results] if isinstance(results, str | Path) else list(results)
     files = source.input_files(paths)
     size = sum(f.stat().st_size for f in files)
     with tqdm(total=size, unit="B", unit_scale=True, desc="scan", disable=not progress, dynamic_ncols=True) as bar:
         found = source.scan(files, bar.update)
     quality = Quality(files=[str(f) for f in files], rows_read=found.rows, rows_superseded=found.superseded,
-                      unreadable_lines=found.unreadable)  # fmt: skip
+                      unreadable_lines=found.unreadable, duplicates=found.duplicates)  # fmt: skip
     tally = Tally(exclude_needs_review=exclude_needs_review, quality=quality)
     with tqdm(total=len(found.where), unit="letter", desc="report", disable=not progress, dynamic_ncols=True) as bar:
         for row in source.latest_rows(files, found, bar.update):

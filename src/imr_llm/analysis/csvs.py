@@ -26,10 +26,18 @@ def write_csv(path: Path, columns: Sequence[str], rows: Iterable[Sequence[str]])
     return path
 
 
-def write_all(directory: Path, tables: Iterable[Table], years: Sequence[YearRow], quality: Quality) -> list[Path]:
+def paths(directory: Path, tables: Iterable[Table]) -> list[Path]:
+    """The files `write_all` writes: `<name>.csv` per table, then `by_year.csv` and `quality.csv`."""
+    return [directory / f"{name}.csv" for name in (*(t.name for t in tables), "by_year", "quality")]
+
+
+def write_all(directory: Path, tables: Sequence[Table], years: Sequence[YearRow], quality: Quality) -> list[Path]:
     """Every table as `<name>.csv`, plus `by_year.csv` and `quality.csv`, in `directory`."""
     directory.mkdir(parents=True, exist_ok=True)
-    written = [write_csv(directory / f"{t.name}.csv", t.columns, (r.cells() for r in t.rows)) for t in tables]
-    written.append(write_csv(directory / "by_year.csv", YEAR_COLUMNS, (y.cells() for y in years)))
-    written.append(write_csv(directory / "quality.csv", ("measure", "value"), quality.rows()))
+    *table_paths, by_year, by_quality = paths(directory, tables)
+    written = [
+        write_csv(path, t.columns, (r.cells() for r in t.rows)) for path, t in zip(table_paths, tables, strict=True)
+    ]
+    written.append(write_csv(by_year, YEAR_COLUMNS, (y.cells() for y in years)))
+    written.append(write_csv(by_quality, ("measure", "value"), quality.rows()))
     return written

@@ -113,7 +113,7 @@ def _years(years: Sequence[YearRow]) -> str:
 
 def _quality(quality: Quality) -> str:
     lost = sum(quality.failed.values()) + sum(quality.invalid.values()) + quality.unreadable_lines
-    alert = " alert" if lost or quality.needs_review_letters else ""
+    alert = " alert" if lost or quality.needs_review_letters or quality.duplicates else ""
     return (f'<section id="quality" class="quality{alert}"><h2>What was read, what failed, what needs review</h2>'
             f"{_html_table('quality', ('measure', 'value'), quality.rows(), 1)}</section>")  # fmt: skip
 

@@ -2,9 +2,14 @@
 
 Input is one or more JSONL files of batch rows (`{"id", "ok": true, "determination": …}` or
 `{"id", "ok": false, "error": {"type", "kind"?}}`); for each results file `x.jsonl` its failures
-file `x.errors.jsonl` is read too when it exists. Which row of a letter counts, across all files:
-the last successful row if there is one (a failure retried successfully leaves its old row in the
-errors file), else the last failure. Memory is one (file, offset) per letter id, not the rows:
+file `x.errors.jsonl` is read too when it exists. Which row of a letter counts: its latest outcome.
+In one file, the later line; across files, the later written by the rows' time (`at`), so a
+letter extracted and then replaced by a file that fails counts as failed, and a failure retried
+successfully counts as the success (`imr_llm.rows.supersedes`; between rows written before rows
+carried a time, the success, as those versions counted). One letter under two ids — the same
+sha256, as when a folder was run and then its subfolder into the same output — counts once:
+its first record (else its first failure); the other ids are listed as duplicates, not counted.
+Memory is one (file, offset, sha256) per letter id, not the rows:
 a first pass finds each id's row, a second reads just those rows, file by file in offset order,
 so a results file of millions of letters is reported in two sequential reads. (This is
 `files.read_rows` generalised to several files; it is the one place rows are read, so a shared
@@ -20,13 +25,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 
-from imr_llm.rows import errors_path
+from imr_llm.rows import errors_path, supersedes
 from imr_llm.schema import Determination
 
 
@@ -40,15 +45,28 @@ class Letter:
     invalid: str | None = None
 
 
+class Seen(NamedTuple):
+    """Where a letter's counting row is, and what `supersedes` and the content check read of it."""
+
+    index: int
+    """Which file."""
+    offset: int
+    ok: bool
+    at: float | None
+    sha256: str | None
+
+
 @dataclass
 class Scan:
     """What the first pass saw: where each letter's counting row is, and what it passed over."""
 
-    where: dict[str, tuple[int, int, bool]]
-    """id -> (file index, byte offset, ok) of the row that counts."""
+    where: dict[str, Seen]
+    """id -> the row that counts."""
     rows: int = 0
     superseded: int = 0
     unreadable: int = 0
+    duplicates: list[tuple[str, str]] = field(default_factory=list)
+    """(id not counted, id counted) for letters whose content another id already holds."""
 
 
 def input_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -85,17 +103,34 @@ def scan(files: list[Path], progress: Callable[[int], object] | None = None) -> 
                     found.unreadable += bool(line.strip())
                 else:
                     found.rows += 1
-                    ok = row.get("ok", "determination" in row) is True
+                    seen = Seen(index, offset, row.get("ok", "determination" in row) is True, _number(row.get("at")),
+                                sha if isinstance(sha := row.get("sha256"), str) else None)  # fmt: skip
                     before = found.where.get(row["id"])
-                    if before is None or ok or not before[2]:
-                        found.superseded += before is not None
-                        found.where[row["id"]] = (index, offset, ok)
-                    else:
-                        found.superseded += 1  # a failure after a success: the success counts
+                    found.superseded += before is not None
+                    if before is None or before.index == index or supersedes(before, seen):
+                        found.where[row["id"]] = seen
                 offset += len(line)
                 if progress is not None:
                     progress(len(line))
+    _one_per_content(found)
     return found
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _one_per_content(found: Scan) -> None:
+    """Keep one id per sha256 — the first with a record, else the first failure — and list the rest."""
+    kept: dict[str, str] = {}
+    for ok in (True, False):
+        for id_, seen in found.where.items():
+            if seen.ok is ok and seen.sha256 is not None:
+                kept.setdefault(seen.sha256, id_)
+    for id_, seen in list(found.where.items()):
+        if seen.sha256 is not None and kept[seen.sha256] != id_:
+            del found.where[id_]
+            found.duplicates.append((id_, kept[seen.sha256]))
 
 
 def latest_rows(
@@ -103,7 +138,7 @@ def latest_rows(
 ) -> Iterator[dict[str, Any]]:
     """Second pass: the counting row of each letter, file by file in file order (one seek per row)."""
     for index, path in enumerate(files):
-        offsets = sorted(offset for i, offset, _ in found.where.values() if i == index)
+        offsets = sorted(seen.offset for seen in found.where.values() if seen.index == index)
         with path.open("rb") as fh:
             for offset in offsets:
                 fh.seek(offset)

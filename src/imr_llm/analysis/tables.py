@@ -75,6 +75,8 @@ class YearRow:
 
 
 YEAR_COLUMNS = ("year", "letters", *COUNT_COLUMNS)
+NAMED = 50
+"""Duplicate letters named in the quality table; the rest are counted."""
 
 
 @dataclass
@@ -96,6 +98,9 @@ class Quality:
     needs_review_letters: int = 0
     needs_review_items: int = 0
     needs_review_excluded: bool = False
+    duplicates: list[tuple[str, str]] = field(default_factory=list)
+    """(id not counted, id counted): one letter's content under a second id (a copy, or a folder
+    run and then a run on its subfolder), counted once."""
 
     def rows(self) -> list[tuple[str, str]]:
         """(measure, value) lines for the page and quality.csv."""
@@ -112,5 +117,12 @@ class Quality:
             *((f"invalid: {where}", str(n)) for where, n in sorted(self.invalid.items())),
             (f"letters needing review ({review} the counts)", str(self.needs_review_letters)),
             (f"items in letters needing review ({review} the counts)", str(self.needs_review_items)),
+            ("letters with the same content as another letter (counted once)", str(len(self.duplicates))),
+            *((f"same content: {dup}", f"counted as {kept}") for dup, kept in self.duplicates[:NAMED]),
+            *(
+                [("same content: more not named", str(len(self.duplicates) - NAMED))]
+                if len(self.duplicates) > NAMED
+                else []
+            ),
         ]
         return out
