@@ -252,11 +252,24 @@ def test_an_instruction_planted_in_the_summary_is_never_asked_of_a_model_and_is_
 # --- the running footer, and the generic misses -------------------------------------------------
 
 
+def _paged(text: str, pages: int = 3) -> list[str]:
+    """`text` as `pages` pages, each with the state's running footer and its "Page N of M"."""
+    body = text.split("\n")
+    size = len(body) // pages + 1
+    footer = "Final Determination Letter for IMR Case Number CM14-0123456\nPage {n} of " + str(pages)
+    return [
+        "\n".join([*body[i : i + size], "", footer.format(n=n + 1)]) for n, i in enumerate(range(0, len(body), size))
+    ]
+
+
+def test_a_letter_whose_last_page_did_not_come_is_flagged() -> None:
+    assert not any("cut short" in r for r in _rules("\f".join(_paged(sample(NAME)))).needs_review)
+    read = _rules("\f".join(_paged(sample(NAME))[:-1]))
+    assert any("page(s) 3 exist" in reason for reason in read.needs_review)
+
+
 def test_the_case_number_only_a_running_footer_states_is_read() -> None:
-    body = sample(NAME).split("\n")
-    footer = "Final Determination Letter for IMR Case Number CM14-0123456\nPage {n} of 3"
-    pages = [body[i : i + len(body) // 3 + 1] for i in range(0, len(body), len(body) // 3 + 1)]
-    text = "\f".join("\n".join([*page, "", footer.format(n=n + 1)]) for n, page in enumerate(pages))
+    text = "\f".join(_paged(sample(NAME)))
     read = _rules(text.encode())
     assert read.case_number == "CM14-0123456"
     assert "CM14" not in extract_result(text, strategy="rules", cache=False).text

@@ -259,6 +259,9 @@ class CanonicalText:
         """The case number the furniture stated, where every footer that states one agrees."""
         return self.footer_case_numbers[0] if len(self.footer_case_numbers) == 1 else None
 
+    pages_missing: tuple[int, ...] = ()
+    """The last pages the furniture's "Page N of M" counts and the file does not hold: a letter cut short."""
+
     @property
     def footers_disagree(self) -> bool:
         """Footers stating two or more case numbers: letters of different cases in one file."""
@@ -270,9 +273,19 @@ def canonical_text(pages: list[str]) -> CanonicalText:
     the case numbers its furniture stated."""
     text, furniture = _unpaginated([characters(page) for page in pages])
     numbers = (m["number"].upper() for line in furniture for m in CASE_NUMBER.finditer(line))
-    return CanonicalText(dehyphenate(text), tuple(dict.fromkeys(numbers)))
+    return CanonicalText(dehyphenate(text), tuple(dict.fromkeys(numbers)), _pages_missing(furniture))
 
 
-def canonical(pages: list[str]) -> str:
-    """The canonical text of a letter given as pages (one page for text without form feeds)."""
-    return canonical_text(pages).text
+_PAGE_OF = re.compile(r"\bPage\s+(\d{1,3})\s+of\s+(\d{1,3})\b", re.I)
+
+
+def _pages_missing(furniture: list[str]) -> tuple[int, ...]:
+    """The last pages a letter's "Page N of M" counters say it has and none of its pages carries (a
+    letter whose last page did not come), where the counters agree on M (a file of several letters
+    has several Ms). A page missing before the last counted one is not told: a cover page may carry
+    no counter."""
+    stated = [(int(m[1]), int(m[2])) for line in furniture for m in _PAGE_OF.finditer(line)]
+    totals = {total for _, total in stated}
+    if len(totals) != 1:
+        return ()
+    return tuple(range(max(page for page, _ in stated) + 1, totals.pop() + 1))

@@ -191,9 +191,10 @@ class Extractor:
         """Who answers: the endpoint's identity, or "rules" when no model is asked at all."""
         return "rules" if self.strategy == "rules" else self.endpoint.identity
 
-    def key(self, text: str, footers: tuple[str, ...] = ()) -> str:
-        """The cache key of `text`'s record under this extractor (and this code and schema); `footers`
-        are the case numbers its removed running footers stated (`CanonicalText`), which the record holds."""
+    def key(self, text: str, furniture: tuple[str, ...] = ()) -> str:
+        """The cache key of `text`'s record under this extractor (and this code and schema); `furniture`
+        is what its removed page furniture said that the record holds (`CanonicalText`: case numbers,
+        pages missing)."""
         return cache_key(
             endpoint=self.model,
             mode=self.endpoint.mode,
@@ -203,7 +204,7 @@ class Extractor:
             code=_code_digest(),
             generation=self.options.generation(),
             letter=text,
-            footers=footers,
+            furniture=furniture,
         )
 
     def run(self, letter: str | bytes | os.PathLike[str], *, asker: Asker | None = None) -> ExtractionResult:
@@ -213,7 +214,7 @@ class Extractor:
         text = read.text
         job = Job(text=text, prompt=self.prompt, options=self.options, asker=asker or _Live(self.endpoint))
         cache = self.cache
-        key = self.key(text, read.footer_case_numbers) if cache is not None else ""
+        key = self.key(text, (*read.footer_case_numbers, *map(str, read.pages_missing))) if cache is not None else ""
         if cache is not None and (record := cache.get(key)) is not None:
             return self._result(job, record, cache_hit=True)
         record = _with_footers(STRATEGIES[self.strategy](job), read)
@@ -237,16 +238,23 @@ class Extractor:
 def _with_footers(record: Determination, read: CanonicalText) -> Determination:
     """The record with the case number only its running footers state (the state posts letters with
     page 1 redacted, so the footer is the one place it is written), and with a doubt where its footers
-    state different case numbers (letters of two cases in one file)."""
+    state different case numbers (letters of two cases in one file) or count pages it does not hold."""
     update: dict[str, Any] = {}
     if record.case_number is None and read.footer_case_number is not None:
         update["case_number"] = read.footer_case_number
+    doubts = []
     if read.footers_disagree:
-        update["needs_review"] = [
-            *record.needs_review,
+        doubts.append(
             f"letter: its running footers state {len(read.footer_case_numbers)} different case numbers "
-            "(letters of different cases in one file?)",
-        ]
+            "(letters of different cases in one file?)"
+        )
+    if read.pages_missing:
+        doubts.append(
+            f"letter: its page counters say page(s) {', '.join(map(str, read.pages_missing))} exist, "
+            "and the file does not hold them (a letter cut short)"
+        )
+    if doubts:
+        update["needs_review"] = [*record.needs_review, *doubts]
     return record.model_copy(update=update) if update else record
 
 
