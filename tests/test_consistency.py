@@ -36,7 +36,8 @@ def long_request() -> str:
 
 
 def footer_in_rationale() -> str:
-    return TWO.replace("Furthermore, it states \n\n", "Furthermore, it states \n\nPage 2 of 4 \n\n", 1)
+    """A page counter inside a rationale (this excerpt's last page: a letter cut short says so instead)."""
+    return TWO.replace("Furthermore, it states \n\n", "Furthermore, it states \n\nPage 2 of 2 \n\n", 1)
 
 
 def no_reviewer_guideline() -> str:
@@ -135,7 +136,7 @@ def test_a_footer_the_reader_removes_leaves_nothing_to_review(fake):
     layout check above is the net for furniture the reader does not know."""
     record = run(fake, footer_in_rationale(), "rules").determination
     assert record.needs_review == []
-    assert "Page 2 of 4" not in record.items[0].rationale
+    assert "Page 2 of 2" not in record.items[0].rationale
 
 
 def test_per_item_hands_an_inconsistent_letter_to_the_model_with_the_reason(fake):

@@ -108,4 +108,13 @@ def reasons(layout: Layout) -> list[str]:
             f"layout: {len(layout.unplaced)} passage(s) in the items section belong to no item part "
             f"(characters {where})"
         )
-    return found + _final_determination(layout) + _cut_short(layout) + layout.doubts
+    return found + _final_determination(layout) + layout.doubts
+
+
+def letter_doubts(layout: Layout) -> list[str]:
+    """Why the letter itself, not its reading, is in doubt: several letters in one text, or one cut
+    short. No model reads what is not there, so these flag a record and never send it to one."""
+    found = _cut_short(layout)
+    if layout.letters > 1:
+        found.append(f"layout: the text holds {layout.letters} letters (their titles repeat); only the first was read")
+    return found

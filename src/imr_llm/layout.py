@@ -201,6 +201,8 @@ class Layout:
     """Text in the items section that belongs to no item part (nothing is dropped silently)."""
     doubts: list[str] = field(default_factory=list)
     """What parsing could not settle (`imr_llm.consistency` reports them with its own reasons)."""
+    letters: int = 1
+    """How many letters the text holds, by the titles each has once (files get merged)."""
 
 
 _IMR = re.compile(rf"\b{phrase('Independent Medical Review')}\b|\bIMR\b|\b{phrase('MAXIMUS')}\b", re.I)
@@ -518,6 +520,4 @@ def parse(text: str) -> Layout:
         missing.append("item headings")
     for i, item in enumerate(items):
         missing += [f"items.{i}.{k}" for k in LABELS if getattr(item, k) is None]
-    if (letters := _letters(text)) > 1:
-        doubts.append(f"layout: the text holds {letters} letters (their titles repeat); only the first was read")
-    return Layout(text, sections, header, items, missing, decisions, unplaced, doubts)
+    return Layout(text, sections, header, items, missing, decisions, unplaced, doubts, _letters(text))

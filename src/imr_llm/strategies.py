@@ -194,20 +194,23 @@ def _flag(record: Determination, reasons: list[str]) -> Determination:
     return record.model_copy(update={"needs_review": [*record.needs_review, *reasons]}) if reasons else record
 
 
-def _planted(text: str) -> list[str]:
-    """Why a letter that holds sentences addressed to a machine reader is in doubt (`vocabulary.INSTRUCTION`):
-    they were never shown to a model, but someone edited the letter."""
-    found = vocabulary.instructions(questions.sentences(text))
-    if not found:
-        return []
-    return [f"letter: {len(found)} sentence(s) read as instructions to a machine reader, not a letter's words"]
+def _letter_doubts(layout: Layout) -> list[str]:
+    """Why the letter itself is in doubt, whatever read it: merged or cut short
+    (`consistency.letter_doubts`), or holding sentences addressed to a machine reader
+    (`vocabulary.INSTRUCTION`: never shown to a model, but someone edited the letter)."""
+    found = consistency.letter_doubts(layout)
+    if planted := vocabulary.instructions(questions.sentences(layout.text)):
+        found.append(
+            f"letter: {len(planted)} sentence(s) read as instructions to a machine reader, not a letter's words"
+        )
+    return found
 
 
 def rules_only(job: Job) -> Determination:
     if not job.layout.items:
         raise _no_items(job)
     record = _rule_record(job)
-    reasons = consistency.reasons(job.layout) + _planted(job.text)
+    reasons = consistency.reasons(job.layout) + _letter_doubts(job.layout)
     return _flag(_evidence(record, job.layout, _layout_spans(job.layout), []), reasons)
 
 
@@ -337,7 +340,7 @@ def whole(job: Job) -> Determination:
     by_model = [ITEMS / i for i, item in enumerate(located.items) if item not in layout.items]
     pointed = Layout(text, items=located.items)
     spans = {path: at for path, at in _layout_spans(pointed).items() if path not in located.guessed}
-    return _flag(_evidence(record, pointed, spans, by_model + filled), doubts + _planted(text))
+    return _flag(_evidence(record, pointed, spans, by_model + filled), doubts + _letter_doubts(layout))
 
 
 def _incomplete(answer: pointers.Pointed) -> list[str]:
@@ -446,7 +449,7 @@ def per_item(job: Job) -> Determination:
     block = "\n\n".join(text[p.start : p.end] for p in parts if p) or text
     headings = [text[found.heading.start : found.heading.end] for found in layout.items]
     filled = _fill_gaps(job, record, block, headings)
-    return _flag(_evidence(record, layout, _layout_spans(layout), filled), _planted(text))
+    return _flag(_evidence(record, layout, _layout_spans(layout), filled), _letter_doubts(layout))
 
 
 STRATEGIES: dict[str, Callable[[Job], Determination]] = {

@@ -227,4 +227,4 @@ def parse(text: str) -> Layout:
         for i, item in enumerate(found)
         if not names_a_service(item.request.value)
     ]
-    return Layout(text, sections, known.header, found, missing, decisions, [], [*known.doubts, *doubts])
+    return Layout(text, sections, known.header, found, missing, decisions, [], [*known.doubts, *doubts], known.letters)
