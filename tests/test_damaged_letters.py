@@ -12,6 +12,7 @@ import re
 import textwrap
 
 import pytest
+from fpdf import FPDF
 
 from conftest import ROOT, gold, sample
 from fake_server import completion
@@ -319,3 +320,17 @@ def test_letters_as_they_arrive_read_every_item_and_decision(case: Case) -> None
     assert (score.pred_items, score.matched_items, score.correct_decisions) == (len(case.gold.items),) * 3
     assert score.score >= 0.93
     assert read.needs_review == []
+
+
+def test_two_letters_merged_into_one_pdf_are_flagged() -> None:
+    """PDFs bound together: each letter's pages end with its own case's running footer."""
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=10)
+    for name, case in ((NAME, "CM14-0000001"), ("001_63c5b1a966744848", "CM14-0000002")):
+        pdf.add_page()
+        for line in [*sample(name).split("\n"), f"Final Determination Letter for IMR Case Number {case}"]:
+            pdf.multi_cell(0, 5, line, new_x="LMARGIN", new_y="NEXT")
+    read = _rules(bytes(pdf.output()))
+    assert read.case_number is None or read.case_number != "CM14-0000002"
+    assert any("2 different case numbers" in reason for reason in read.needs_review)
+    assert any("holds 2 letters" in reason for reason in read.needs_review)
