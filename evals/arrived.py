@@ -16,7 +16,7 @@ import sys
 from itertools import groupby
 from pathlib import Path
 
-from forms import _passes, table
+from forms import gate
 
 ARRIVED = Path(__file__).resolve().parent / "arrived"
 
@@ -32,12 +32,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     cases = load(ARRIVED / "text", [ARRIVED / "gold"])
     forms = [(form, list(group)) for form, group in groupby(cases, key=lambda case: case.name.rsplit("_", 1)[0])]
-    reports = [(form, evaluate(group, strategy=args.strategy, cache=not args.no_cache)) for form, group in forms]
-    print(table(reports))
-    low = [form for form, report in reports if args.fail_under is not None and not _passes(report, args.fail_under)]
-    if low:
-        print(f"under --fail-under {args.fail_under}: {', '.join(low)}", file=sys.stderr)
-    return 1 if low else 0
+    return gate(
+        [(form, evaluate(group, strategy=args.strategy, cache=not args.no_cache)) for form, group in forms],
+        args.fail_under,
+    )
 
 
 if __name__ == "__main__":

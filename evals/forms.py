@@ -395,6 +395,15 @@ def _passes(report: Report, fail_under: float) -> bool:
     )
 
 
+def gate(reports: list[tuple[str, Report]], fail_under: float | None) -> int:
+    """Print the table; exit status 1 when a form misses the gate (`_passes`) at `fail_under`."""
+    print(table(reports))
+    low = [form for form, report in reports if fail_under is not None and not _passes(report, fail_under)]
+    if low:
+        print(f"under --fail-under {fail_under}: {', '.join(low)}", file=sys.stderr)
+    return 1 if low else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -413,12 +422,7 @@ def main(argv: list[str] | None = None) -> int:
         written = list(build(args.out))
         print(f"wrote {len(written)} files under {args.out}")
         return 0
-    reports = evaluate(args.forms, args.strategy, cache=not args.no_cache)
-    print(table(reports))
-    low = [form for form, report in reports if args.fail_under is not None and not _passes(report, args.fail_under)]
-    if low:
-        print(f"under --fail-under {args.fail_under}: {', '.join(low)}", file=sys.stderr)
-    return 1 if low else 0
+    return gate(evaluate(args.forms, args.strategy, cache=not args.no_cache), args.fail_under)
 
 
 if __name__ == "__main__":
