@@ -18,6 +18,7 @@ from conftest import ROOT, gold, sample
 from fake_server import completion
 from imr_llm import rules, structure
 from imr_llm.compare import differences
+from imr_llm.errors import ExtractionError
 from imr_llm.evals.dataset import Case, load
 from imr_llm.evals.score import score_letter
 from imr_llm.extract import extract_result
@@ -334,3 +335,16 @@ def test_two_letters_merged_into_one_pdf_are_flagged() -> None:
     assert read.case_number is None or read.case_number != "CM14-0000002"
     assert any("2 different case numbers" in reason for reason in read.needs_review)
     assert any("holds 2 letters" in reason for reason in read.needs_review)
+
+
+@pytest.mark.parametrize("name", ["000_c5f77487a4b823e6", "002_53cd04ea59152e39", "004_6c580757ad27c254"])
+def test_a_letter_whose_headings_are_lost_is_never_read_as_a_plain_success(name: str) -> None:
+    """Headings gone (a page that did not print, a scan that lost them): what the decision sentences
+    left in the rationales say is no item list, so any record read is flagged."""
+    text = re.sub(r"^[^\n]*:\s*(?:Upheld|Overturned)[ \t]*$", "", sample(name), flags=re.M)
+    try:
+        read = _rules(text)
+    except ExtractionError as exc:
+        assert exc.kind == "layout"
+        return
+    assert read.needs_review

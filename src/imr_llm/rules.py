@@ -41,13 +41,13 @@ _NOT_MTUS = re.compile(_NOT_BASED, re.I)
 _NOT_MTUS_SENTENCE = re.compile(_NOT_BASED + r"[^.]*\.", re.I)
 _NOT_PART = re.compile(
     r"\(\s*(?:Non-MTUS|not\s+(?:a\s+)?part\s+of\s+the\s+MTUS)\s*\)"
-    r"|,?\s*(?:which\s+(?:is|are)\s+)?not\s+(?:a\s+)?part\s+of\s+the\s+MTUS|Non-MTUS(?:\s+Citation)?\s*:?",
+    r"|,?\s*(?:which\s+(?:is|are)\s*)?not\s*(?:a\s+)?part\s+of\s+the\s+MTUS|Non-MTUS(?:\s+Citation)?\s*:?",
     re.I,
 )
 """Words that name the MTUS to say a source is outside it: no MTUS source of their own."""
 _NOT_TOPIC = re.compile(
     r"\([^()]*\b(?:19|20)\d{2}\)|\b(?:19|20)\d{2}\b|\d+(?:st|nd|rd|th)\s+Edition|Chapter\s+\d+|Table\s+[\d.\-]+"
-    r"|\(?\s*(?:which\s+(?:is|are)\s+)?(?:not\s+)?(?:a\s+)?part\s+of\s+the\s+MTUS\s*\)?|\(\s*Non-MTUS\s*\)"
+    r"|\(?\s*(?:which\s+(?:is|are)\s*)?(?:not\s*)?(?:a\s+)?part\s+of\s+the\s+MTUS\s*\)?|\(\s*Non-MTUS\s*\)"
     r"|\(\s*(?:Number|No\.?)\s*[\w.-]+\s*\)|\(ACOEM\)",
     re.I,
 )

@@ -195,7 +195,7 @@ def _sections(text: str, end: int) -> dict[str, Span]:
 _NOT_A_SERVICE = re.compile(
     r"[:;]|[a-z]{2}\.\s|\b(?:is|are|was|were|has|have|finds?|found|reviewer|determined|decision|determination"
     r"|upheld|overturned|reversed|stands)\b"
-    rf"|{NECESSARY}|^(?:this|that|these|the|its)\s+(?:requests?|services?|treatments?|items?)$",
+    rf"|{NECESSARY}|^(?:(?:this|that|these|the|its)\s+)?(?:requests?|services?|treatments?|items?|criteria|medications?)\b",
     re.I,
 )
 MAX_SERVICE_WORDS = 25
@@ -226,5 +226,10 @@ def parse(text: str) -> Layout:
         f"layout: items.{i}.request, read from the sentence that decides it, does not read as the name of a service"
         for i, item in enumerate(found)
         if not names_a_service(item.request.value)
+    ]
+    doubts += [
+        f"layout: items.{i} has no title line naming its request: read from its decision sentence alone"
+        for i, item in enumerate(found)
+        if item.heading is item.decision
     ]
     return Layout(text, sections, known.header, found, missing, decisions, [], [*known.doubts, *doubts], known.letters)
