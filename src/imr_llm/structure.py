@@ -20,7 +20,7 @@ guideline and the reasons. So `items` reads them by role, not by wording:
 `parse` looks for these items only where the layouts `imr_llm.layout` knows find none, so a letter
 those read is never read another way; the result is the same `Layout` of `ItemLayout` spans,
 checked by `imr_llm.consistency` like any other. Its credentials and summary are the sections its
-own titles name ("REVIEWER QUALIFICATIONS", "SUMMARY OF THE RECORDS"), else the text before its items.
+own titles name ("REVIEWER QUALIFICATIONS", "SUMMARY OF THE RECORDS"), before or after its items.
 """
 
 from __future__ import annotations
@@ -178,18 +178,20 @@ _SECTION_WORDS = {
 }
 
 
-def _sections(text: str, end: int) -> dict[str, Span]:
-    """Credentials and summary before `end` by what their titles name, else the text before `end`."""
-    titles = [m for m in _TITLE_LINE.finditer(text, 0, end) if len(m["title"].split()) <= 8]
+def _sections(text: str, start: int, end: int) -> dict[str, Span]:
+    """Credentials and summary by what their titles name, before the items (`start`) or after them
+    (`end`): letters of their own layout put the reviewer's credentials last as often as first. A
+    section the letter does not title is left out, so a model that reads the letter reads it whole."""
+    titles = [m for m in _TITLE_LINE.finditer(text) if len(m["title"].split()) <= 8 and not start <= m.start() < end]
     sections: dict[str, Span] = {}
     for n, m in enumerate(titles):
-        stop = titles[n + 1].start() if n + 1 < len(titles) else end
+        stop = titles[n + 1].start() if n + 1 < len(titles) else len(text)
+        stop = min(stop, start) if m.start() < start else stop
         for name, words in _SECTION_WORDS.items():
             if name not in sections and words.search(m["title"]) and (body := span(text, m.end(), stop)):
                 sections[name] = body
                 break
-    before = span(text, 0, end)
-    return {name: sections.get(name) or before for name in _SECTION_WORDS if sections.get(name) or before}
+    return sections
 
 
 _NOT_A_SERVICE = re.compile(
@@ -218,7 +220,7 @@ def parse(text: str) -> Layout:
     found = items(text) if not known.items and known.text else []
     if not found:
         return known
-    sections = {**_sections(text, found[0].heading.start), **known.sections}
+    sections = {**_sections(text, found[0].heading.start, max(i.end for i in found)), **known.sections}
     sections["items"] = span(text, found[0].heading.start, max(i.end for i in found)) or found[0].heading
     missing = [f"items.{i}.{k}" for i, item in enumerate(found) for k in _PART_KINDS if getattr(item, k) is None]
     decisions = [item.decision for item in found]
