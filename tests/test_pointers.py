@@ -138,3 +138,15 @@ def test_items_still_not_detailed_are_flagged(fake):
     record = extract_result(LETTER, model="m", base_url=fake.base_url, strategy="whole", cache=False).determination
     assert len(fake.requests) == 2 and len(record.items) == 1
     assert "items: the model named 1 more disputed item(s) than it detailed; not read" in record.needs_review
+
+
+def test_a_passage_never_runs_into_a_part_the_model_did_not_point_at():
+    """Issue #23: with the reviewer's guideline and the next item unpointed, the claims administrator's
+    passage stops at the next label line, and the rationale at the next item's heading."""
+    name = "002_53cd04ea59152e39"
+    text = sample(name)
+    first = {**pointed(name)["items"][0], "reviewer_guideline": ""}
+    got = locate(text, Pointed.model_validate({"requests": [first["request"]], "items": [first]})).items[0]
+    want = layout.parse(text).items[0]
+    assert got.claims_administrator_guideline.value == want.claims_administrator_guideline.value
+    assert got.rationale.value == want.rationale.value

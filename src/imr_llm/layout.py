@@ -491,6 +491,12 @@ def _items(text: str, section: Span, verdicts: list[_Verdict]) -> tuple[list[Ite
 _LETTER_START = re.compile(rf"^[ \t]*{phrase('Notice of Independent Medical Review Determination')}", re.M | re.I)
 
 
+def starts_part(line: str) -> bool:
+    """Whether a line starts an item or one of its parts in a layout this module knows: a label, a
+    heading that ends on its decision, a 2013 "Regarding the request for"."""
+    return bool(_LABEL.match(line) or _ENDS_WITH_DECISION.search(line) or _REGARDING_START.match(line))
+
+
 def _letters(text: str) -> int:
     """How many letters `text` holds, by the titles each letter has once (files are merged: PDFs of
     several letters bound into one, text files concatenated)."""

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from rapidfuzz import fuzz
 
 from imr_llm.layout import ItemLayout, Span, span, verdict_of
+from imr_llm.structure import part_starts
 
 FOUND = 90
 """rapidfuzz partial_ratio at or above which a model's words count as found where they best align."""
@@ -308,11 +309,14 @@ def _item(text: str, item: _Pinned, marks: list[int]) -> ItemLayout:
 
 def locate(text: str, answer: Pointed) -> Located:
     """The letter's items where the model points (repeats dropped), as layout spans; each passage
-    runs to the next place any pointer marks, or to where the letter moves on."""
+    runs to the next place any pointer marks, the next line that starts an item or one of its parts
+    (`part_starts`: a passage never runs into another item's heading or guideline line, even one the
+    model did not point at), or to where the letter moves on."""
     pinned = _distinct(_pin(text, answer.items))
     marks = sorted(
         {_boundary(text, p.request.start) for p in pinned if p.request is not None}
         | {_boundary(text, at) for p in pinned for at in p.starts.values() if at is not None}
+        | set(part_starts(text))
     )
     lost = [
         f"items.{i}.{name}"

@@ -72,6 +72,15 @@ def _labels(text: str, start: int) -> list[_Label]:
     ]
 
 
+def part_starts(text: str) -> list[int]:
+    """Where each line begins that starts an item or one of its parts, in a layout `imr_llm.layout`
+    knows (`layout.starts_part`) or by what its label names (`label_kind`)."""
+    lines = re.finditer(r"^[^\n]*", text, re.M)
+    return sorted(
+        {m.start() for m in lines if layout.starts_part(m.group())} | {label.start for label in _labels(text, 0)}
+    )
+
+
 def _groups(labels: list[_Label]) -> list[list[_Label]]:
     """Labels in the letter's order, one group an item: a kind seen again starts the next item."""
     groups: list[list[_Label]] = []
