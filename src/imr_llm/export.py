@@ -1,7 +1,9 @@
 """Flatten records into tables: one row per disputed item, the letter's fields repeated.
 
 That is the shape analysts count with (overturn rate by treatment, pages cited per
-guideline). Nested fields become dotted columns (`treatment.generic_name`,
+guideline). Where the text came from is in `text_source` (`text`, `pdf` or `ocr`), with
+`ocr_pages` and `ocr_confidence` (0-1) for a scan, so what OCR read can be set apart.
+Nested fields become dotted columns (`treatment.generic_name`,
 `reviewer_guideline.pages`); lists stay lists in a DataFrame and Parquet, and are joined
 with "; " in CSV, where a cell holds text only. A JSONL file gives the last row of each letter
 (`imr_llm.rows.read_rows`), so a letter redone after it changed is counted once, as it is now.
@@ -24,7 +26,7 @@ from pydantic_core import to_jsonable_python
 from imr_llm.fields import ITEMS
 from imr_llm.files import private_file
 from imr_llm.paths import leaves
-from imr_llm.result import ExtractionResult
+from imr_llm.result import ExtractionResult, Provenance
 from imr_llm.rows import Outcome, Row, read_rows
 from imr_llm.schema import Determination
 
@@ -52,13 +54,22 @@ def _as_row(result: Any) -> tuple[Row, Any]:
     if isinstance(result, Outcome):
         result = result.row()
     elif isinstance(result, ExtractionResult):
-        result = Row(id="", ok=True, model=result.model, strategy=result.strategy, determination=result.determination)
+        result = Row(id="", ok=True, model=result.model, strategy=result.strategy, provenance=result.provenance,
+                     determination=result.determination)  # fmt: skip
     elif isinstance(result, Determination):
         result = Row(id="", ok=True, determination=result)
     if isinstance(result, Row):
         record = result.determination
         return result, None if record is None else record.model_dump(mode="json")
     raise TypeError(f"cannot export a {type(result).__name__}; pass results, records or batch rows")
+
+
+def _provenance(provenance: Provenance | None) -> dict[str, Any]:
+    """The text's source as columns; all empty for a row written before rows said where text came from."""
+    if provenance is None:
+        return dict.fromkeys(("text_source", "ocr_pages", "ocr_confidence"))
+    return {"text_source": provenance.source, "ocr_pages": provenance.ocr_pages,
+            "ocr_confidence": provenance.ocr_confidence}  # fmt: skip
 
 
 def item_rows(results: Iterable[Any]) -> list[dict[str, Any]]:
@@ -69,6 +80,7 @@ def item_rows(results: Iterable[Any]) -> list[dict[str, Any]]:
         if not row.ok or record is None:
             continue
         letter = {"letter": row.id or str(n), "sha256": row.sha256, "model": row.model, "strategy": row.strategy}
+        letter |= _provenance(row.provenance)
         letter |= _flat(record, skip=SKIPPED)
         for i, item in enumerate(ITEMS.get(record), start=1):
             rows.append(letter | {"item": i} | _flat(item))

@@ -49,8 +49,9 @@ SECTIONS_2013 = {
     "summary": r"Expert\s+Reviewer(?:'s)?\s+Case\s+Summary",
     "documents": r"Documents\s+Reviewed\s+for\s+Determination",
 }
-"""2013 section titles end in ":" (and may carry their first words on the same line) or the line."""
-_SECTION = _line_start(SECTIONS, r"[ \t]*:?[ \t]*$")
+"""2013 section titles end in ":" (and may carry their first words on the same line) or the line.
+A title may end in a stray full stop: OCR reads one from a speck after it."""
+_SECTION = _line_start(SECTIONS, r"[ \t]*[:.]?[ \t]*$")
 _SECTION_2013 = _line_start(SECTIONS_2013, r"[ \t]*(?::|$)")
 _GUIDELINES_USED = r"Medical\s+Treatment\s+Guidelines?\s*(?:\(s\))?\s+Used\s+by\s+the"
 LABELS = {

@@ -15,9 +15,15 @@ Canonical text, in order:
 - then the text is made canonical (`imr_llm.canonical`): plain characters, page furniture
   gone, words hyphenated across line breaks whole again.
 
+A PDF without a text layer (a scan) is read by OCR (`imr_llm.ocr`): every page when the PDF
+has no text layer at all, else each (nearly) textless page that draws an image, a scanned page
+inside a typed letter. `read_letter` says where the text came from (`Provenance`: text, the
+PDF's text layer, or OCR with its pages and mean word confidence).
+
 `read` also refuses what is not a letter, with an `InvalidLetterError` that says why: empty
-text, binary data, text over `max_chars` (never truncated), a PDF without a text layer
-(`NoTextLayerError`), and text that states no decision at all.
+text, binary data, text over `max_chars` (never truncated), a scan with OCR turned off or one
+OCR finds no letter on (`NoTextLayerError`), a scan where no OCR engine is installed
+(`OcrUnavailableError`, naming the install line), and text that states no decision at all.
 """
 
 from __future__ import annotations
@@ -26,21 +32,32 @@ import codecs
 import os
 import re
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 from imr_llm.canonical import canonical
-from imr_llm.errors import InvalidLetterError
+from imr_llm.errors import InvalidLetterError, NoTextLayerError
 from imr_llm.layout import states_decision
+from imr_llm.ocr import image_pages, mean_confidence, read_pages
 from imr_llm.pdftext import pdf_pages
+from imr_llm.result import Provenance
 
 MAX_CHARS = 100_000
 """Longest letter accepted (real IMR letters run 3-15k characters); never truncated silently."""
 MIN_PDF_CHARS = 200
 """Fewer characters than this in a whole PDF, once page furniture is gone, means no text layer."""
+MIN_PAGE_CHARS = 20
+"""A page of a typed PDF with fewer characters than this (spaces aside) that draws an image is a scanned page."""
+MAX_OCR_PAGES = 60
+"""Most pages read by OCR in one letter (letters run 2-8 pages; OCR takes seconds a page)."""
 
 
-class NoTextLayerError(InvalidLetterError):
-    """A PDF whose pages carry no extractable text: a scan, which needs OCR first."""
+@dataclass(frozen=True)
+class Reading:
+    """A letter's canonical text and where it came from."""
+
+    text: str
+    provenance: Provenance
 
 
 class LegacyEncodingWarning(UserWarning):
@@ -76,16 +93,29 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
 def read(source: str | bytes | os.PathLike[str], *, max_chars: int = MAX_CHARS, name: str | None = None) -> str:
-    """The canonical text of a letter given as text, bytes or a file (`.txt` or PDF).
+    """The canonical text of a letter given as text, bytes or a file (`.txt` or PDF; a scan is read by OCR).
 
     Raises `InvalidLetterError` (or `NoTextLayerError`) naming what is wrong, never quoting
     the letter; `OSError` if a file cannot be read."""
+    return read_letter(source, max_chars=max_chars, name=name).text
+
+
+def read_letter(
+    source: str | bytes | os.PathLike[str],
+    *,
+    max_chars: int = MAX_CHARS,
+    name: str | None = None,
+    ocr: bool = True,
+    progress: bool = False,
+) -> Reading:
+    """`read`, and where the text came from. `ocr=False` refuses a scan (`NoTextLayerError`)
+    instead of reading it; `progress` shows a bar per OCR'd page on stderr."""
     if isinstance(source, os.PathLike):
         name = name or Path(source).name
         source = Path(source).read_bytes()
     if isinstance(source, bytes):
         if b"%PDF-" in source[:1024]:
-            return read_pdf(source, max_chars=max_chars)
+            return _pdf(source, max_chars=max_chars, ocr=ocr, progress=progress, name=name or "")
         if b"\x00" in source:
             raise _binary()
         source = decode(source, name or "letter")
@@ -95,12 +125,54 @@ def read(source: str | bytes | os.PathLike[str], *, max_chars: int = MAX_CHARS, 
         raise _binary()
     if len(source) > max_chars:
         raise _too_long(len(source), max_chars)
-    return _checked(canonical(source.split("\f")), max_chars, pdf=False)
+    return Reading(_checked(canonical(source.split("\f")), max_chars, pdf=False), Provenance(source="text"))
 
 
-def read_pdf(data: bytes, *, max_chars: int = MAX_CHARS) -> str:
-    """The canonical text of a PDF's pages; `NoTextLayerError` when only furniture has text."""
-    return _checked(canonical(pdf_pages(data)), max_chars, pdf=True)
+def read_pdf(data: bytes, *, max_chars: int = MAX_CHARS, ocr: bool = True) -> str:
+    """The canonical text of a PDF's pages, pages without a text layer read by OCR (unless `ocr`
+    is False); `NoTextLayerError` when only furniture has text."""
+    return _pdf(data, max_chars=max_chars, ocr=ocr, progress=False, name="").text
+
+
+def _pdf(data: bytes, *, max_chars: int, ocr: bool, progress: bool, name: str) -> Reading:
+    """A PDF's text layer, with the pages that have none read by OCR. When the whole PDF has none
+    (a scan), every page that draws an image or has no text (text drawn as outlines); else each
+    textless page that draws an image (a page scanned into a typed letter)."""
+    pages = pdf_pages(data)
+    typed = canonical(pages)
+    if not ocr:
+        return Reading(_checked(typed, max_chars, pdf=True), Provenance(source="pdf"))
+    blank = {i for i, page in enumerate(pages) if len("".join(page.split())) < MIN_PAGE_CHARS}
+    scan = len(typed.strip()) < MIN_PDF_CHARS
+    pictures = image_pages(data) if scan or blank else set()
+    todo = sorted(blank | pictures if scan else blank & pictures)
+    if scan and not todo:
+        raise NoTextLayerError(
+            f"PDF has only {len(typed.strip())} characters of text besides page furniture, and no page "
+            "without a text layer for OCR to read: no letter in it"
+        )
+    if not todo:
+        return Reading(_checked(typed, max_chars, pdf=True), Provenance(source="pdf"))
+    if len(todo) > MAX_OCR_PAGES:
+        raise InvalidLetterError(
+            f"PDF has {len(todo)} pages without a text layer, over the {MAX_OCR_PAGES} OCR reads in one letter; "
+            "split it into letters"
+        )
+    read = read_pages(data, todo, progress=progress, name=name)
+    for index, page in zip(todo, read, strict=True):
+        pages[index] = page.text
+    text = canonical(pages)
+    if len(text.strip()) < MIN_PDF_CHARS:
+        raise NoTextLayerError(
+            f"PDF is without a text layer, and OCR read only {len(text.strip())} characters besides page furniture "
+            f"on its {len(todo)} page(s): no letter on them, or a scan too faint or too coarse to read"
+        )
+    confidence = mean_confidence(read)
+    if confidence is None:  # the scanned pages were blank: the text is all the text layer's
+        return Reading(_checked(text, max_chars, pdf=True), Provenance(source="pdf"))
+    provenance = Provenance(source="ocr", ocr_pages=sum(bool(page.words) for page in read),
+                            ocr_confidence=round(confidence, 3))  # fmt: skip
+    return Reading(_checked(text, max_chars, pdf=True, ocr=provenance), provenance)
 
 
 def _binary() -> InvalidLetterError:
@@ -114,12 +186,12 @@ def _too_long(size: int, max_chars: int) -> InvalidLetterError:
     )
 
 
-def _checked(text: str, max_chars: int, *, pdf: bool) -> str:
+def _checked(text: str, max_chars: int, *, pdf: bool, ocr: Provenance | None = None) -> str:
     size = len(text.strip())
     if pdf and size < MIN_PDF_CHARS:
         raise NoTextLayerError(
-            f"PDF has only {size} characters of text besides page furniture: "
-            "a scanned letter without a text layer; run OCR (e.g. ocrmypdf) and try again"
+            f"PDF has only {size} characters of text besides page furniture: a scanned letter without a "
+            "text layer, and OCR, which would read it, is turned off (Options(ocr=False), --no-ocr)"
         )
     if not size:
         raise InvalidLetterError("letter is empty")
@@ -129,5 +201,6 @@ def _checked(text: str, max_chars: int, *, pdf: bool) -> str:
         raise InvalidLetterError(
             'no decision anywhere in the text (Upheld/Overturned, a 2013 letter\'s "Final Determination", or an '
             "Independent Medical Review finding a request medically necessary or not): not an IMR determination letter"
+            + (f" (its text was read by OCR, mean word confidence {ocr.ocr_confidence:.2f})" if ocr else "")
         )
     return text

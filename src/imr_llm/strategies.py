@@ -189,7 +189,7 @@ def _rule_record(job: Job, layout: Layout | None = None) -> Determination:
         raise _unrepresentable(job, exc) from None
 
 
-def _flag(record: Determination, reasons: list[str]) -> Determination:
+def flagged(record: Determination, reasons: list[str]) -> Determination:
     """The record with `reasons` to doubt it added to `needs_review` (never a plain success)."""
     return record.model_copy(update={"needs_review": [*record.needs_review, *reasons]}) if reasons else record
 
@@ -198,7 +198,7 @@ def rules_only(job: Job) -> Determination:
     if not job.layout.items:
         raise _no_items(job)
     record = _rule_record(job)
-    return _flag(_evidence(record, job.layout, _layout_spans(job.layout), []), consistency.reasons(job.layout))
+    return flagged(_evidence(record, job.layout, _layout_spans(job.layout), []), consistency.reasons(job.layout))
 
 
 def _pages_differ(item: ItemLayout, found: ItemLayout) -> tuple[list[int], list[int] | None] | None:
@@ -327,7 +327,7 @@ def whole(job: Job) -> Determination:
     by_model = [ITEMS / i for i, item in enumerate(located.items) if item not in layout.items]
     pointed = Layout(text, items=located.items)
     spans = {path: at for path, at in _layout_spans(pointed).items() if path not in located.guessed}
-    return _flag(_evidence(record, pointed, spans, by_model + filled), doubts)
+    return flagged(_evidence(record, pointed, spans, by_model + filled), doubts)
 
 
 def _incomplete(answer: pointers.Pointed) -> list[str]:
