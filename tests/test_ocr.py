@@ -111,6 +111,19 @@ def test_a_letter_fed_in_sideways_is_read_upright(typed: bytes) -> None:
 
 
 @slow_ocr
+def test_a_page_scanned_upside_down_is_read_upright() -> None:
+    """A sheet fed in head first (the PDF shows it turned 180 degrees): read in order, not as noise."""
+    with pypdfium2.PdfDocument(quick_scan()) as document:
+        document[0].set_rotation(180)
+        buffer = io.BytesIO()
+        document.save(buffer)
+    [page] = ocr.read_pages(buffer.getvalue(), [0])
+    lines = [line for line in page.text.splitlines() if line.strip()]
+    assert lines[:2] == ["Independent Medical Review", "Final Determination Letter"]
+    assert page.confidence is not None and page.confidence > ocr.LOW_CONFIDENCE
+
+
+@slow_ocr
 def test_a_page_scanned_into_a_typed_letter_is_the_only_page_read(typed: bytes, scanned: bytes) -> None:
     """Page 1 typed, page 2 a scan: OCR reads page 2 alone, and the letter reads whole."""
     mixed = pypdfium2.PdfDocument.new()

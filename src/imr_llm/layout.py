@@ -70,8 +70,10 @@ _ENDS_WITH_DECISION = re.compile(r":[ \t]*(?:Upheld|Overturned)[ \t.]*$", re.I)
 _DECISION_ALONE = re.compile(r"^(?:Upheld|Overturned)[ \t.]*$", re.I)
 _STATED = re.compile(r":\s*(Upheld|Overturned)\b", re.I)
 """Every decision an items section states, found independently of the headings."""
-_REGARDING_START = re.compile(rf"^{_NUMBERING}?\s*Regarding\s+the\s+request\s+for\b", re.I)
-_REGARDING = re.compile(rf"^{_NUMBERING}?\s*Regarding\s+the\s+request\s+for\s+(?P<request>.+?)[ \t]*:$", re.S | re.I)
+_MARKER = rf"(?:{_NUMBERING}|\S{{1,3}}\)(?=\s))"
+"""Before "Regarding the request for", any short mark ending in ")" numbers the item: OCR reads "1)" as "+)"."""
+_REGARDING_START = re.compile(rf"^{_MARKER}?\s*Regarding\s+the\s+request\s+for\b", re.I)
+_REGARDING = re.compile(rf"^{_MARKER}?\s*Regarding\s+the\s+request\s+for\s+(?P<request>.+?)[ \t]*:$", re.S | re.I)
 _DETERMINED = re.compile(
     r"^[ \t]*(?:\d+\s*[.)]|[-*\u2022])?[ \t]*MAXIMUS\s+Federal\s+Services,?\s+Inc\.?,?\s+has\s+determined\s+"
     r"(?:that\s+)?the\s+request\s+for\s+(?P<request>\S.{0,400}?)\s+(?P<verdict>(?:is|are)\s+(?:not\s+)?medically\s+necessary"
