@@ -212,6 +212,11 @@ def test_without_an_engine_a_scan_fails_naming_the_install_line(tmp_path: Path, 
     assert "NoTextLayerError" in capsys.readouterr().err
 
 
+def test_scans_are_built_the_same_every_time() -> None:
+    """`evals/scans.py` draws its noise from a fixed seed and dates its PDFs: same bytes every build."""
+    assert quick_scan() == quick_scan()
+
+
 @needs_engine
 def test_tesseract_without_its_language_data_is_unavailable(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("TESSDATA_PREFIX", str(tmp_path))
