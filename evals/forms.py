@@ -24,7 +24,7 @@ import re
 import sys
 import textwrap
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -361,13 +361,14 @@ def build(out: Path, only: list[Letter] | None = None) -> Iterator[Path]:
 GOLDS = [gold for _, gold in SOURCES]
 
 
-def evaluate(forms: Path, strategy: str, cache: bool) -> list[tuple[str, Report]]:
-    """(form, report) for every form folder under `forms`, scored against every gold folder."""
+def evaluate(forms: Path, strategy: str, cache: bool, names: Iterable[str] = FORMS) -> list[tuple[str, Report]]:
+    """(form, report) for every form folder under `forms` (or those in `names`, e.g. the scans'
+    `200dpi`), scored against every gold folder."""
     from imr_llm.evals.dataset import load
     from imr_llm.evals.run import evaluate as run
 
     golds = [g for g in GOLDS if g.is_dir()]
-    folders = [forms / form for form in FORMS if (forms / form).is_dir()]
+    folders = [forms / form for form in names if (forms / form).is_dir()]
     return [(folder.name, run(load(folder, golds), strategy=strategy, cache=cache)) for folder in folders]
 
 
@@ -383,7 +384,7 @@ def table(reports: list[tuple[str, Report]]) -> str:
     return "\n".join(rows)
 
 
-def _passes(report: Report, fail_under: float) -> bool:
+def passes(report: Report, fail_under: float) -> bool:
     """The gate CI holds every form to: field accuracy at least `fail_under`, every decision right,
     every item found, no letter failed."""
     summary = report.summary
@@ -396,9 +397,9 @@ def _passes(report: Report, fail_under: float) -> bool:
 
 
 def gate(reports: list[tuple[str, Report]], fail_under: float | None) -> int:
-    """Print the table; exit status 1 when a form misses the gate (`_passes`) at `fail_under`."""
+    """Print the table; exit status 1 when a form misses the gate (`passes`) at `fail_under`."""
     print(table(reports))
-    low = [form for form, report in reports if fail_under is not None and not _passes(report, fail_under)]
+    low = [form for form, report in reports if fail_under is not None and not passes(report, fail_under)]
     if low:
         print(f"under --fail-under {fail_under}: {', '.join(low)}", file=sys.stderr)
     return 1 if low else 0

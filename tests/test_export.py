@@ -24,7 +24,9 @@ def test_one_row_per_item_with_the_letter_fields_repeated():
     assert rows[0]["reviewer_guideline.pages"] == [78]
     assert rows[2]["treatment.generic_name"] == expected["items"][2]["treatment"]["generic_name"]
     assert rows[0]["strategy"] == "rules" and not any(k.startswith("evidence") for k in rows[0])
-    assert item_rows([result.determination]) == [r | {"model": None, "strategy": None} for r in rows]
+    assert (rows[0]["text_source"], rows[0]["ocr_pages"], rows[0]["ocr_confidence"]) == ("text", None, None)
+    bare = [r | {"model": None, "strategy": None, "text_source": None} for r in rows]  # a record alone: source unknown
+    assert item_rows([result.determination]) == bare
 
 
 def test_csv_parquet_and_dataframe_agree(tmp_path: Path):

@@ -233,7 +233,7 @@ def redacted(letter: forms.Letter, *cases: str) -> bytes:
 
 
 def test_the_running_footer_gives_the_case_number_the_text_no_longer_holds(letter: forms.Letter) -> None:
-    read = reading.read_canonical(redacted(letter, "CM14-0087654"))
+    read = reading.read_letter(redacted(letter, "CM14-0087654")).letter
     assert read.footer_case_numbers == ("CM14-0087654",) and read.footer_case_number == "CM14-0087654"
     assert not read.footers_disagree
     assert "CM14-0087654" not in read.text and not FOOTER.search(read.text)
@@ -241,7 +241,7 @@ def test_the_running_footer_gives_the_case_number_the_text_no_longer_holds(lette
 
 
 def test_footers_stating_two_case_numbers_give_none_and_say_they_disagree(letter: forms.Letter) -> None:
-    read = reading.read_canonical(redacted(letter, "CM14-0087654", "CM15-0000123"))
+    read = reading.read_letter(redacted(letter, "CM14-0087654", "CM15-0000123")).letter
     assert read.footer_case_numbers == ("CM14-0087654", "CM15-0000123")
     assert read.footer_case_number is None and read.footers_disagree
 
@@ -265,5 +265,5 @@ def test_a_running_header_with_the_case_number_gives_it_too(header: str) -> None
 
 
 def test_text_without_furniture_states_no_footer_case_number() -> None:
-    read = reading.read_canonical(sample(NAME))
+    read = reading.read_letter(sample(NAME)).letter
     assert read.text == sample(NAME) and read.footer_case_numbers == () and read.footer_case_number is None

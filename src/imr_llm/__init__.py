@@ -11,11 +11,13 @@ from imr_llm.errors import (
     ExtractionError,
     ImrLlmError,
     InvalidLetterError,
+    NoTextLayerError,
+    OcrUnavailableError,
 )
 from imr_llm.export import to_dataframe
 from imr_llm.extract import Options, aextract, aextract_result, extract, extract_result
 from imr_llm.prompts import Prompt
-from imr_llm.result import ExtractionResult, Usage
+from imr_llm.result import ExtractionResult, Provenance, Usage
 from imr_llm.retry import RetryPolicy
 from imr_llm.schema import Decision, Determination, Item
 
@@ -33,9 +35,12 @@ __all__ = [
     "ImrLlmError",
     "InvalidLetterError",
     "Item",
+    "NoTextLayerError",
+    "OcrUnavailableError",
     "Options",
     "Outcome",
     "Prompt",
+    "Provenance",
     "RetryPolicy",
     "Usage",
     "aextract",

@@ -10,7 +10,8 @@ requests at once), with at most twice that many letters handed to the pool, so a
 letters never become a million futures. Each letter's row is appended to the output as one
 complete line in a single `write`, from the worker that finished it, so a crash or Ctrl-C
 leaves only whole lines (`imr_llm.files`). Failures — a file that cannot be read among them —
-go to a separate errors file and never stop the batch.
+go to a separate errors file and never stop the batch. A batch that shows a progress bar
+(`run(progress=True)`, as the CLI's does) shows one more per scanned letter while OCR reads its pages.
 
 `aextract_many` is the same loop stepped from a worker thread: one window rule for both.
 """
@@ -43,10 +44,11 @@ def check_concurrency(concurrency: int) -> int:
     return concurrency
 
 
-def extract_one(letter: Letter, extractor: Extractor) -> Outcome:
-    """Read and extract one letter; any expected failure becomes the outcome, not an exception."""
+def extract_one(letter: Letter, extractor: Extractor, *, progress: bool = False) -> Outcome:
+    """Read and extract one letter; any expected failure becomes the outcome, not an exception.
+    `progress`: a bar on stderr for the pages OCR reads (a scanned letter's)."""
     try:
-        return Outcome(letter, result=extractor.run(letter.path))
+        return Outcome(letter, result=extractor.run(letter.path, progress=progress))
     except (ImrLlmError, OSError) as exc:
         return Outcome(letter, error=exc)
 
@@ -149,9 +151,10 @@ def run(
     *,
     concurrency: int = 4,
     output: Output | None = None,
+    progress: bool = False,
 ) -> Iterator[Outcome]:
     """Extract `letters` (no skipping) with at most `concurrency` in flight, each outcome written
-    to `output` as it ends."""
+    to `output` as it ends. `progress`: each scanned letter shows a bar of its OCR'd pages on stderr."""
     check_concurrency(concurrency)
     sink = output.write if output is not None else (lambda outcome: outcome)
     pending = iter(letters)
@@ -160,7 +163,7 @@ def run(
 
     def top_up() -> None:  # a bounded window: a million letters never become a million futures
         for letter in pending:
-            in_flight.add(pool.submit(lambda one: sink(extract_one(one, extractor)), letter))
+            in_flight.add(pool.submit(lambda one: sink(extract_one(one, extractor, progress=progress)), letter))
             if len(in_flight) >= 2 * concurrency:
                 break
 

@@ -31,6 +31,7 @@ from imr_llm.cache import RecordCache
 from imr_llm.errors import ConfigError, ImrLlmError, OutputBusyError, OutputPathError, shown
 from imr_llm.extract import DEFAULT_STRATEGY, Extractor
 from imr_llm.files import refuse_overwrite
+from imr_llm.options import Options
 from imr_llm.prompts import PromptError
 from imr_llm.rows import Outcome, Output, errors_path, plan
 from imr_llm.sources import Letter, discover, refuse_as_output, scan
@@ -41,7 +42,7 @@ def _extractor(args: argparse.Namespace) -> Extractor:
     """The extractor `_model_options` describes, resolved once for the command."""
     cache = False if args.no_cache else (args.cache_dir or True)
     return Extractor.resolve(model=args.model, base_url=args.base_url, mode=args.mode, prompt=args.prompt,
-                             strategy=args.strategy, cache=cache)  # fmt: skip
+                             strategy=args.strategy, cache=cache, options=Options(ocr=not args.no_ocr))  # fmt: skip
 
 
 def _warn(command: str, message: str) -> None:
@@ -111,7 +112,8 @@ def _extract_batch(
     bar = tqdm(total=len(todo.todo), unit="letter", file=sys.stderr, disable=args.quiet, dynamic_ncols=True)
     stdout = None if args.out else sys.stdout
     try:
-        for outcome in batch.run(todo.todo, extractor, concurrency=args.concurrency, output=output):
+        for outcome in batch.run(todo.todo, extractor, concurrency=args.concurrency, output=output,
+                                 progress=not args.quiet):  # fmt: skip
             tally.add(outcome)
             if stdout is not None:
                 print(outcome.row().model_dump_json(), file=stdout, flush=True)
@@ -267,6 +269,7 @@ def _model_options(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument("--no-cache", action="store_true", help="always call the model")
     parser.add_argument("--cache-dir", help="record cache folder (default: <user cache>/imr-llm/records)")
+    parser.add_argument("--no-ocr", action="store_true", help="refuse scanned PDFs instead of reading them by OCR")
 
 
 def _concurrency(text: str) -> int:

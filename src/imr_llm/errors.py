@@ -33,6 +33,15 @@ class InvalidLetterError(ImrLlmError, ValueError):
     """The input is not something a letter can be extracted from (empty, binary, too long)."""
 
 
+class NoTextLayerError(InvalidLetterError):
+    """A PDF whose pages carry no text to read: a scan read with OCR turned off, or one whose
+    pages OCR found no letter on."""
+
+
+class OcrUnavailableError(NoTextLayerError):
+    """A scanned PDF, and no OCR engine here to read it: the message names the line that installs one."""
+
+
 class EmbeddedModelError(ImrLlmError, RuntimeError):
     """The embedded llama.cpp model could not be installed, verified or started."""
 

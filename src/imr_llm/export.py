@@ -1,7 +1,9 @@
 """Flatten records into tables: one row per disputed item, the letter's fields repeated.
 
 That is the shape analysts count with (overturn rate by treatment, pages cited per
-guideline). Nested fields become dotted columns (`treatment.generic_name`,
+guideline). Where the text came from is in `text_source` (`text`, `pdf` or `ocr`), with
+`ocr_pages` and `ocr_confidence` (0-1) for a scan, so what OCR read can be set apart.
+Nested fields become dotted columns (`treatment.generic_name`,
 `reviewer_guideline.pages`); lists stay lists in a DataFrame and Parquet, and are joined
 with "; " in CSV, where a cell holds text only.
 
@@ -41,7 +43,7 @@ from imr_llm.errors import shown
 from imr_llm.fields import ITEMS
 from imr_llm.files import private_file, refuse_overwrite
 from imr_llm.paths import leaves
-from imr_llm.result import ExtractionResult
+from imr_llm.result import ExtractionResult, Provenance
 from imr_llm.rows import Outcome, Row, errors_path, failed_since, read_rows
 from imr_llm.schema import Determination
 
@@ -74,13 +76,22 @@ def _as_row(result: Any) -> tuple[Row, Any]:
     if isinstance(result, Outcome):
         result = result.row()
     elif isinstance(result, ExtractionResult):
-        result = Row(id="", ok=True, model=result.model, strategy=result.strategy, determination=result.determination)
+        result = Row(id="", ok=True, model=result.model, strategy=result.strategy, provenance=result.provenance,
+                     determination=result.determination)  # fmt: skip
     elif isinstance(result, Determination):
         result = Row(id="", ok=True, determination=result)
     if isinstance(result, Row):
         record = result.determination
         return result, None if record is None else record.model_dump(mode="json")
     raise TypeError(f"cannot export a {type(result).__name__}; pass results, records or batch rows")
+
+
+def _provenance(provenance: Provenance | None) -> dict[str, Any]:
+    """The text's source as columns; all empty for a row written before rows said where text came from."""
+    if provenance is None:
+        return dict.fromkeys(("text_source", "ocr_pages", "ocr_confidence"))
+    return {"text_source": provenance.source, "ocr_pages": provenance.ocr_pages,
+            "ocr_confidence": provenance.ocr_confidence}  # fmt: skip
 
 
 def _batches(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
@@ -156,6 +167,7 @@ def iter_item_rows(results: Iterable[Any]) -> Iterator[dict[str, Any]]:
     have no items), one at a time."""
     for row, record in results if isinstance(results, Records) else Records(results):
         letter = {"letter": row.id, "sha256": row.sha256, "model": row.model, "strategy": row.strategy}
+        letter |= _provenance(row.provenance)
         letter |= _flat(record, skip=SKIPPED)
         for i, item in enumerate(ITEMS.get(record), start=1):
             yield letter | {"item": i} | _flat(item)

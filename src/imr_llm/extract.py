@@ -6,11 +6,13 @@ An `Extractor` holds everything a run decides before its first letter: the endpo
 the eval, the Batch API path and the CLI each build one and share it across letters, so a bad
 prompt or strategy fails before any letter and nothing is resolved twice.
 
-`Extractor.run` reads a letter into canonical text (`imr_llm.reading`), looks in the cache,
+`Extractor.run` reads a letter into canonical text (`imr_llm.reading`; a scan by OCR), looks in the cache,
 else runs the strategy on a `Job` whose questions go to the live endpoint
 (`imr_llm.asking.EndpointAsker`) or to a given asker (the Batch API's downloaded answers), and
-stores the record. It reports tokens, model calls, latency and whether the cache answered
-(`ExtractionResult`). Failures raise `InvalidLetterError` or `ExtractionError`.
+stores the record. It reports tokens, model calls, latency, whether the cache answered and where
+the text came from (`ExtractionResult.provenance`); a record read by OCR with low confidence gets a
+reason in `needs_review`, added after the cache (it belongs to the scan, not to the text).
+Failures raise `InvalidLetterError` or `ExtractionError`.
 
 `extract` / `extract_result` / `aextract` / `aextract_result` are the one-letter keyword API
 over a fresh `Extractor`.
@@ -37,11 +39,12 @@ from imr_llm.cache import RecordCache, cache_key
 from imr_llm.canonical import CanonicalText
 from imr_llm.errors import ConfigError, shown
 from imr_llm.job import Asker, Job, M
+from imr_llm.ocr import doubts
 from imr_llm.options import Options
 from imr_llm.prompts import Prompt, as_prompt
-from imr_llm.result import ExtractionResult
+from imr_llm.result import ExtractionResult, Provenance
 from imr_llm.schema import SCHEMA_VERSION, Determination
-from imr_llm.strategies import STRATEGIES
+from imr_llm.strategies import STRATEGIES, flagged
 
 __all__ = [
     "DEFAULT_STRATEGY",
@@ -207,24 +210,28 @@ class Extractor:
             furniture=furniture,
         )
 
-    def run(self, letter: str | bytes | os.PathLike[str], *, asker: Asker | None = None) -> ExtractionResult:
+    def run(
+        self, letter: str | bytes | os.PathLike[str], *, asker: Asker | None = None, progress: bool = False
+    ) -> ExtractionResult:
         """Extract one letter (text, bytes or a file path). Questions go to the endpoint, or to
-        `asker` when given (answers that came some other way, e.g. a Batch API download)."""
-        read = reading.read_canonical(letter, max_chars=self.options.max_chars)
+        `asker` when given (answers that came some other way, e.g. a Batch API download).
+        `progress`: a bar on stderr for each page read by OCR (a batch with a bar of its own)."""
+        read = reading.read_letter(letter, max_chars=self.options.max_chars, ocr=self.options.ocr, progress=progress)
         text = read.text
         job = Job(text=text, prompt=self.prompt, options=self.options, asker=asker or _Live(self.endpoint))
         cache = self.cache
-        key = self.key(text, (*read.footer_case_numbers, *map(str, read.pages_missing))) if cache is not None else ""
+        furniture = (*read.letter.footer_case_numbers, *map(str, read.letter.pages_missing))
+        key = self.key(text, furniture) if cache is not None else ""
         if cache is not None and (record := cache.get(key)) is not None:
-            return self._result(job, record, cache_hit=True)
-        record = _with_footers(STRATEGIES[self.strategy](job), read)
+            return self._result(job, record, read.provenance, cache_hit=True)
+        record = _with_furniture(STRATEGIES[self.strategy](job), read.letter)
         if cache is not None:
             cache.set(key, record)
-        return self._result(job, record, cache_hit=False)
+        return self._result(job, record, read.provenance, cache_hit=False)
 
-    def _result(self, job: Job, record: Determination, *, cache_hit: bool) -> ExtractionResult:
+    def _result(self, job: Job, record: Determination, provenance: Provenance, *, cache_hit: bool) -> ExtractionResult:
         return ExtractionResult(
-            determination=record,
+            determination=flagged(record, doubts(provenance)),
             model=self.model,
             strategy=self.strategy,
             usage=job.usage,
@@ -232,30 +239,28 @@ class Extractor:
             latency_s=round(time.perf_counter() - job.started, 3),
             cache_hit=cache_hit,
             text=job.text,
+            provenance=provenance,
         )
 
 
-def _with_footers(record: Determination, read: CanonicalText) -> Determination:
+def _with_furniture(record: Determination, read: CanonicalText) -> Determination:
     """The record with the case number only its running footers state (the state posts letters with
     page 1 redacted, so the footer is the one place it is written), and with a doubt where its footers
     state different case numbers (letters of two cases in one file) or count pages it does not hold."""
-    update: dict[str, Any] = {}
     if record.case_number is None and read.footer_case_number is not None:
-        update["case_number"] = read.footer_case_number
-    doubts = []
+        record = record.model_copy(update={"case_number": read.footer_case_number})
+    reasons = []
     if read.footers_disagree:
-        doubts.append(
+        reasons.append(
             f"letter: its running footers state {len(read.footer_case_numbers)} different case numbers "
             "(letters of different cases in one file?)"
         )
     if read.pages_missing:
-        doubts.append(
+        reasons.append(
             f"letter: its page counters say page(s) {', '.join(map(str, read.pages_missing))} exist, "
             "and the file does not hold them (a letter cut short)"
         )
-    if doubts:
-        update["needs_review"] = [*record.needs_review, *doubts]
-    return record.model_copy(update=update) if update else record
+    return flagged(record, reasons)
 
 
 def one_extractor(extractor: Extractor | None, settings: dict[str, Any]) -> Extractor:

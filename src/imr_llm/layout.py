@@ -52,8 +52,9 @@ SECTIONS_2013 = {
     "summary": rf"{phrase('Expert Reviewer')}(?:'s)?\s*{phrase('Case Summary')}",
     "documents": phrase("Documents Reviewed for Determination"),
 }
-"""2013 section titles end in ":" (and may carry their first words on the same line) or the line."""
-_SECTION = _line_start(SECTIONS, r"[ \t]*:?[ \t]*$")
+"""2013 section titles end in ":" (and may carry their first words on the same line) or the line.
+A title may end in a stray full stop: OCR reads one from a speck after it."""
+_SECTION = _line_start(SECTIONS, r"[ \t]*[:.]?[ \t]*$")
 _SECTION_2013 = _line_start(SECTIONS_2013, r"[ \t]*(?::|$)")
 _GUIDELINES_USED = rf"{phrase('Medical Treatment Guideline')}(?:s|\(s\))?\s*{phrase('Used by the')}"
 LABELS = {
@@ -70,9 +71,11 @@ _ENDS_WITH_DECISION = re.compile(rf":[ \t]*{DECISION_WORD}[ \t.]*$", re.I)
 _DECISION_ALONE = re.compile(rf"^{DECISION_WORD}[ \t.]*$", re.I)
 _STATED = re.compile(rf":\s*({DECISION_WORD})", re.I)
 """Every decision an items section states, found independently of the headings."""
-_REGARDING_START = re.compile(rf"^{_NUMBERING}?\s*{phrase('Regarding the request for')}", re.I)
+_MARKER = rf"(?:{_NUMBERING}|\S{{1,3}}\)(?=\s))"
+"""Before "Regarding the request for", any short mark ending in ")" numbers the item: OCR reads "1)" as "+)"."""
+_REGARDING_START = re.compile(rf"^{_MARKER}?\s*{phrase('Regarding the request for')}", re.I)
 _REGARDING = re.compile(
-    rf"^{_NUMBERING}?\s*{phrase('Regarding the request for')}\s*(?P<request>\S.*?)[ \t]*:$", re.S | re.I
+    rf"^{_MARKER}?\s*{phrase('Regarding the request for')}\s*(?P<request>\S.*?)[ \t]*:$", re.S | re.I
 )
 _DETERMINED = re.compile(
     rf"^[ \t]*(?:\d+\s*[.)]|[-*\u2022])?[ \t]*{phrase('MAXIMUS Federal Services, Inc. has determined')}\s*"

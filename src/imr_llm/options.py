@@ -21,6 +21,8 @@ class Options:
     `whole` answer disagrees with a layout that adds up (item count, decisions, pages). None by
     default: the layout settles what still disagrees either way, and on the samples a re-ask fixed
     one disagreement in three for ~25 s of the embedded model's time each (`evals/README.md`).
+    `ocr`: read a PDF's pages that have no text layer (scans) by OCR (`imr_llm.ocr`); False
+    refuses such a PDF with `NoTextLayerError` instead.
     """
 
     temperature: float = 0.0
@@ -31,6 +33,7 @@ class Options:
     token_budget: int | None = 40_000
     timeout: float = 900.0
     max_chars: int = MAX_CHARS
+    ocr: bool = True
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     def generation(self) -> dict[str, Any]:

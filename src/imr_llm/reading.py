@@ -18,9 +18,15 @@ Canonical text, in order:
   gone, words hyphenated across line breaks whole again. `read_canonical` gives the case
   numbers the removed furniture stated with it (`CanonicalText`); `read` the text alone.
 
+A PDF without a text layer (a scan) is read by OCR (`imr_llm.ocr`): every page when the PDF
+has no text layer at all, else each (nearly) textless page that draws an image, a scanned page
+inside a typed letter. `read_letter` says where the text came from (`Provenance`: text, the
+PDF's text layer, or OCR with its pages and mean word confidence).
+
 `read` also refuses what is not a letter, with an `InvalidLetterError` that says why: empty
-text, binary data, text over `max_chars` (never truncated), a PDF without a text layer
-(`NoTextLayerError`), and text that states no decision at all.
+text, binary data, text over `max_chars` (never truncated), a scan with OCR turned off or one
+OCR finds no letter on (`NoTextLayerError`), a scan where no OCR engine is installed
+(`OcrUnavailableError`, naming the install line), and text that states no decision at all.
 """
 
 from __future__ import annotations
@@ -29,21 +35,36 @@ import codecs
 import os
 import re
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 from imr_llm.canonical import CanonicalText, canonical_text
-from imr_llm.errors import InvalidLetterError
+from imr_llm.errors import InvalidLetterError, NoTextLayerError
 from imr_llm.layout import states_decision
+from imr_llm.ocr import image_pages, mean_confidence, read_pages
 from imr_llm.pdftext import pdf_pages
+from imr_llm.result import Provenance
 
 MAX_CHARS = 100_000
 """Longest letter accepted (real IMR letters run 3-15k characters); never truncated silently."""
 MIN_PDF_CHARS = 200
 """Fewer characters than this in a whole PDF, once page furniture is gone, means no text layer."""
+MIN_PAGE_CHARS = 20
+"""A page of a typed PDF with fewer characters than this (spaces aside) that draws an image is a scanned page."""
+MAX_OCR_PAGES = 60
+"""Most pages read by OCR in one letter (letters run 2-8 pages; OCR takes seconds a page)."""
 
 
-class NoTextLayerError(InvalidLetterError):
-    """A PDF whose pages carry no extractable text: a scan, which needs OCR first."""
+@dataclass(frozen=True)
+class Reading:
+    """A letter's canonical text, where it came from, and what its removed page furniture stated."""
+
+    letter: CanonicalText
+    provenance: Provenance
+
+    @property
+    def text(self) -> str:
+        return self.letter.text
 
 
 class LegacyEncodingWarning(UserWarning):
@@ -105,23 +126,30 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
 def read(source: str | bytes | os.PathLike[str], *, max_chars: int = MAX_CHARS, name: str | None = None) -> str:
-    """The canonical text of a letter given as text, bytes or a file (`.txt` or PDF).
+    """The canonical text of a letter given as text, bytes or a file (`.txt` or PDF; a scan is read by OCR).
 
     Raises `InvalidLetterError` (or `NoTextLayerError`) naming what is wrong, never quoting
     the letter; `OSError` if a file cannot be read."""
-    return read_canonical(source, max_chars=max_chars, name=name).text
+    return read_letter(source, max_chars=max_chars, name=name).text
 
 
-def read_canonical(
-    source: str | bytes | os.PathLike[str], *, max_chars: int = MAX_CHARS, name: str | None = None
-) -> CanonicalText:
-    """`read`, with the case numbers the letter's page furniture stated (which its text does not)."""
+def read_letter(
+    source: str | bytes | os.PathLike[str],
+    *,
+    max_chars: int = MAX_CHARS,
+    name: str | None = None,
+    ocr: bool = True,
+    progress: bool = False,
+) -> Reading:
+    """`read`, with where the text came from and what its removed page furniture stated (the case
+    number of a running footer, pages counted and missing). `ocr=False` refuses a scan
+    (`NoTextLayerError`) instead of reading it; `progress` shows a bar per OCR'd page on stderr."""
     if isinstance(source, os.PathLike):
         name = name or Path(source).name
         source = Path(source).read_bytes()
     if isinstance(source, bytes):
         if b"%PDF-" in source[:1024]:
-            return _pdf(source, max_chars)
+            return _pdf(source, max_chars=max_chars, ocr=ocr, progress=progress, name=name or "")
         source = decode(source, name or "letter")
     if not isinstance(source, str):
         raise InvalidLetterError(f"letter must be str, bytes or a file path, not {type(source).__name__}")
@@ -130,20 +158,54 @@ def read_canonical(
     if len(source) > max_chars:
         raise _too_long(len(source), max_chars)
     letter = canonical_text(source.split("\f"))
-    _checked(letter.text, max_chars, pdf=False)
-    return letter
+    return _checked(letter, Provenance(source="text"), max_chars, pdf=False)
 
 
-def read_pdf(data: bytes, *, max_chars: int = MAX_CHARS) -> str:
-    """The canonical text of a PDF's pages; `NoTextLayerError` when only furniture has text."""
-    return _pdf(data, max_chars).text
+def read_pdf(data: bytes, *, max_chars: int = MAX_CHARS, ocr: bool = True) -> str:
+    """The canonical text of a PDF's pages, pages without a text layer read by OCR (unless `ocr`
+    is False); `NoTextLayerError` when only furniture has text."""
+    return _pdf(data, max_chars=max_chars, ocr=ocr, progress=False, name="").text
 
 
-def _pdf(data: bytes, max_chars: int) -> CanonicalText:
-    """A PDF's canonical text and footer case numbers; `NoTextLayerError` when only furniture has text."""
-    letter = canonical_text(pdf_pages(data))
-    _checked(letter.text, max_chars, pdf=True)
-    return letter
+def _pdf(data: bytes, *, max_chars: int, ocr: bool, progress: bool, name: str) -> Reading:
+    """A PDF's text layer, with the pages that have none read by OCR. When the whole PDF has none
+    (a scan), every page that draws an image or has no text (text drawn as outlines); else each
+    textless page that draws an image (a page scanned into a typed letter)."""
+    pages = pdf_pages(data)
+    typed = canonical_text(pages)
+    if not ocr:
+        return _checked(typed, Provenance(source="pdf"), max_chars, pdf=True)
+    blank = {i for i, page in enumerate(pages) if len("".join(page.split())) < MIN_PAGE_CHARS}
+    scan = len(typed.text.strip()) < MIN_PDF_CHARS
+    pictures = image_pages(data) if scan or blank else set()
+    todo = sorted(blank | pictures if scan else blank & pictures)
+    if scan and not todo:
+        raise NoTextLayerError(
+            f"PDF has only {len(typed.text.strip())} characters of text besides page furniture, and no page "
+            "without a text layer for OCR to read: no letter in it"
+        )
+    if not todo:
+        return _checked(typed, Provenance(source="pdf"), max_chars, pdf=True)
+    if len(todo) > MAX_OCR_PAGES:
+        raise InvalidLetterError(
+            f"PDF has {len(todo)} pages without a text layer, over the {MAX_OCR_PAGES} OCR reads in one letter; "
+            "split it into letters"
+        )
+    read = read_pages(data, todo, progress=progress, name=name)
+    for index, page in zip(todo, read, strict=True):
+        pages[index] = page.text
+    letter = canonical_text(pages)
+    if len(letter.text.strip()) < MIN_PDF_CHARS:
+        raise NoTextLayerError(
+            f"PDF is without a text layer, and OCR read only {len(letter.text.strip())} characters besides page "
+            f"furniture on its {len(todo)} page(s): no letter on them, or a scan too faint or too coarse to read"
+        )
+    confidence = mean_confidence(read)
+    if confidence is None:  # the scanned pages were blank: the text is all the text layer's
+        return _checked(letter, Provenance(source="pdf"), max_chars, pdf=True)
+    provenance = Provenance(source="ocr", ocr_pages=sum(bool(page.words) for page in read),
+                            ocr_confidence=round(confidence, 3))  # fmt: skip
+    return _checked(letter, provenance, max_chars, pdf=True)
 
 
 def _binary() -> InvalidLetterError:
@@ -157,12 +219,14 @@ def _too_long(size: int, max_chars: int) -> InvalidLetterError:
     )
 
 
-def _checked(text: str, max_chars: int, *, pdf: bool) -> str:
+def _checked(letter: CanonicalText, provenance: Provenance, max_chars: int, *, pdf: bool) -> Reading:
+    """The letter as read, once its text is checked to be a letter (`InvalidLetterError` naming why not)."""
+    text, ocr = letter.text, provenance if provenance.source == "ocr" else None
     size = len(text.strip())
     if pdf and size < MIN_PDF_CHARS:
         raise NoTextLayerError(
-            f"PDF has only {size} characters of text besides page furniture: "
-            "a scanned letter without a text layer; run OCR (e.g. ocrmypdf) and try again"
+            f"PDF has only {size} characters of text besides page furniture: a scanned letter without a "
+            "text layer, and OCR, which would read it, is turned off (Options(ocr=False), --no-ocr)"
         )
     if not size:
         raise InvalidLetterError("letter is empty")
@@ -172,5 +236,6 @@ def _checked(text: str, max_chars: int, *, pdf: bool) -> str:
         raise InvalidLetterError(
             'no decision anywhere in the text (Upheld/Overturned, a 2013 letter\'s "Final Determination", or an '
             "Independent Medical Review finding a request medically necessary or not): not an IMR determination letter"
+            + (f" (its text was read by OCR, mean word confidence {ocr.ocr_confidence:.2f})" if ocr else "")
         )
-    return text
+    return Reading(letter, provenance)

@@ -4,7 +4,9 @@ Every run that extracts letters (`imr_llm.batch`, the Batch API path `imr_llm.op
 CLI) ends each letter as an `Outcome` and appends its `Row` to a results file (records) or an
 errors file (failures, by default `<out>.errors.jsonl`); `imr_llm.export` reads rows back.
 The row's keys are the fields of `Row`, spelled here and nowhere else. A record row holds
-`id, sha256, source, ok, at, model, strategy, usage, attempts, latency_s, cache_hit, determination`;
+`id, sha256, source, ok, at, model, strategy, usage, attempts, latency_s, cache_hit, provenance, determination`
+(`provenance`: where the text came from — `{"source": "ocr", "ocr_pages": 3, "ocr_confidence": 0.93}` for
+a scan read by OCR, `{"source": "pdf"}` or `{"source": "text"}` otherwise);
 a failure row `id, sha256, source, ok, at, error` (fields that do not apply are left out, not
 written as null, so the lines are what earlier versions wrote and read). `at` (when the row was
 written) orders a letter's record against its failure in the other file: the later counts.
@@ -33,7 +35,7 @@ from pydantic.functional_serializers import SerializerFunctionWrapHandler
 
 from imr_llm.errors import RowError
 from imr_llm.files import JsonlLog
-from imr_llm.result import ExtractionResult, Usage
+from imr_llm.result import ExtractionResult, Provenance, Usage
 from imr_llm.salvage import describe
 from imr_llm.schema import Determination
 from imr_llm.sources import Letter
@@ -86,6 +88,7 @@ class Row(Entry, Compact):
     attempts: int | None = None
     latency_s: float | None = None
     cache_hit: bool | None = None
+    provenance: Provenance | None = None
     determination: Determination | None = None
     error: ErrorInfo | None = None
 
@@ -108,7 +111,7 @@ class Row(Entry, Compact):
                        error=ErrorInfo.of(outcome.error))  # fmt: skip
         return cls(id=letter.id, sha256=letter.sha256, source=str(letter.path), ok=True, at=at, model=r.model,
                    strategy=r.strategy, usage=r.usage, attempts=r.attempts, latency_s=r.latency_s,
-                   cache_hit=r.cache_hit, determination=r.determination)  # fmt: skip
+                   cache_hit=r.cache_hit, provenance=r.provenance, determination=r.determination)  # fmt: skip
 
 
 @dataclass(frozen=True)

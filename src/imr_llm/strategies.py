@@ -189,7 +189,7 @@ def _rule_record(job: Job, layout: Layout | None = None) -> Determination:
         raise _unrepresentable(job, exc) from None
 
 
-def _flag(record: Determination, reasons: list[str]) -> Determination:
+def flagged(record: Determination, reasons: list[str]) -> Determination:
     """The record with `reasons` to doubt it added to `needs_review` (never a plain success)."""
     return record.model_copy(update={"needs_review": [*record.needs_review, *reasons]}) if reasons else record
 
@@ -211,7 +211,7 @@ def rules_only(job: Job) -> Determination:
         raise _no_items(job)
     record = _rule_record(job)
     reasons = consistency.reasons(job.layout) + _letter_doubts(job.layout)
-    return _flag(_evidence(record, job.layout, _layout_spans(job.layout), []), reasons)
+    return flagged(_evidence(record, job.layout, _layout_spans(job.layout), []), reasons)
 
 
 def _pages_differ(item: ItemLayout, found: ItemLayout) -> tuple[list[int], list[int] | None] | None:
@@ -340,7 +340,7 @@ def whole(job: Job) -> Determination:
     by_model = [ITEMS / i for i, item in enumerate(located.items) if item not in layout.items]
     pointed = Layout(text, items=located.items)
     spans = {path: at for path, at in _layout_spans(pointed).items() if path not in located.guessed}
-    return _flag(_evidence(record, pointed, spans, by_model + filled), doubts + _letter_doubts(layout))
+    return flagged(_evidence(record, pointed, spans, by_model + filled), doubts + _letter_doubts(layout))
 
 
 def _incomplete(answer: pointers.Pointed) -> list[str]:
@@ -449,7 +449,7 @@ def per_item(job: Job) -> Determination:
     block = "\n\n".join(text[p.start : p.end] for p in parts if p) or text
     headings = [text[found.heading.start : found.heading.end] for found in layout.items]
     filled = _fill_gaps(job, record, block, headings)
-    return _flag(_evidence(record, layout, _layout_spans(layout), filled), _letter_doubts(layout))
+    return flagged(_evidence(record, layout, _layout_spans(layout), filled), _letter_doubts(layout))
 
 
 STRATEGIES: dict[str, Callable[[Job], Determination]] = {
