@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from imr_llm.errors import InvalidLetterError, OcrUnavailableError, shown
-from imr_llm.pdftext import _Line, _page_text  # the paragraph-by-pitch rule every PDF page is laid out by
+from imr_llm.pdftext import PageLine, page_text  # the paragraph-by-pitch rule every page is laid out by
 from imr_llm.result import Provenance
 
 if TYPE_CHECKING:  # numpy, Pillow and PDFium are imported by the first scan, not by every start
@@ -245,9 +245,9 @@ def _from_tsv(tsv: str) -> tuple[str, list[float]]:
         foot = min(word.top + word.height for word in full)
         height = statistics.median(word.height for word in line)
         text = " ".join(word.text for word in line)
-        placed.append(_Line(top=-foot, height=height, left=min(word.left for word in line), text=text))
+        placed.append(PageLine(top=-foot, height=height, left=min(word.left for word in line), text=text))
     confidences = [max(0.0, word.conf) / 100 for line in lines.values() for word in line]
-    return _page_text(placed), confidences
+    return page_text(placed), confidences
 
 
 # ---------------------------------------------------------------------------------------------

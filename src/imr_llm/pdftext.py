@@ -32,7 +32,7 @@ CHAR_MARGIN = 6.0
 """Widest gap (in character widths) inside one line of a PDF. Justified lines stretch the spaces
 between words; at pdfminer's default of 2 a stretched line breaks into pieces."""
 BOXES_FLOW = None
-"""pdfminer's ordering of text boxes, off: `_page_text` orders lines by their places itself, and
+"""pdfminer's ordering of text boxes, off: `page_text` orders lines by their places itself, and
 pdfminer's ordering compares every box with every other, which takes seconds on a sideways page
 (one box per character) before `_laid_out` turns it. The lines come out the same either way."""
 PARAGRAPH_PITCH = 1.3
@@ -40,7 +40,9 @@ PARAGRAPH_PITCH = 1.3
 
 
 @dataclass(frozen=True)
-class _Line:
+class PageLine:
+    """One line of text at its place on a page (PDF points, y up): what a PDF page or an OCR'd scan is laid out from."""
+
     top: float
     height: float
     left: float
@@ -58,17 +60,17 @@ def _text_lines(item: Any) -> Iterator[Any]:
             yield from _text_lines(child)
 
 
-def _lines(item: Any) -> Iterator[_Line]:
+def _lines(item: Any) -> Iterator[PageLine]:
     """Every non-blank text line in a pdfminer layout object, at its place on the page."""
     for line in _text_lines(item):
         if text := line.get_text().strip():
-            yield _Line(line.y1, line.height, line.x0, text)
+            yield PageLine(line.y1, line.height, line.x0, text)
 
 
-def _page_text(lines: list[_Line]) -> str:
+def page_text(lines: list[PageLine]) -> str:
     """A page's lines top to bottom (pieces of one line joined), a blank line before each line
     set further below the one before than the page's usual line pitch: a paragraph break."""
-    rows: list[list[_Line]] = []
+    rows: list[list[PageLine]] = []
     for line in sorted(lines, key=lambda x: (-x.top, x.left)):
         if rows and abs(rows[-1][0].top - line.top) < 0.5 * max(line.height, rows[-1][0].height):
             rows[-1].append(line)
@@ -124,7 +126,7 @@ def pdf_pages(data: bytes) -> list[str]:
     interpreter = PDFPageInterpreter(resources, device)
     try:  # each page's layout becomes text at once: a long file's layouts together would fill memory
         return [
-            _page_text(list(_lines(_laid_out(page, interpreter, device))))
+            page_text(list(_lines(_laid_out(page, interpreter, device))))
             for page in PDFPage.get_pages(io.BytesIO(data))
         ]
     except MemoryError:
