@@ -16,7 +16,7 @@ import sys
 from itertools import groupby
 from pathlib import Path
 
-from forms import gate
+from forms import eval_arguments, gate
 
 ARRIVED = Path(__file__).resolve().parent / "arrived"
 
@@ -26,9 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     from imr_llm.evals.run import evaluate
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--strategy", default="per_item", help="extraction strategy (default per_item)")
-    parser.add_argument("--no-cache", action="store_true", help="extract afresh, not from the record cache")
-    parser.add_argument("--fail-under", type=float, help="exit 1 when a form misses the gate")
+    eval_arguments(parser, strategy="per_item")
     args = parser.parse_args(argv)
     cases = load(ARRIVED / "text", [ARRIVED / "gold"])
     forms = [(form, list(group)) for form, group in groupby(cases, key=lambda case: case.name.rsplit("_", 1)[0])]

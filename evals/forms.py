@@ -396,6 +396,16 @@ def passes(report: Report, fail_under: float) -> bool:
     )
 
 
+def eval_arguments(parser: argparse.ArgumentParser, strategy: str = "rules") -> None:
+    """The options every form eval takes: strategy, cache, and the gate."""
+    parser.add_argument("--strategy", default=strategy, help=f"extraction strategy (default {strategy})")
+    parser.add_argument("--no-cache", action="store_true", help="extract afresh, not from the record cache")
+    parser.add_argument(
+        "--fail-under", type=float,
+        help="exit 1 when a form scores under this, or gets a decision wrong, misses an item or fails a letter",
+    )  # fmt: skip
+
+
 def gate(reports: list[tuple[str, Report]], fail_under: float | None) -> int:
     """Print the table; exit status 1 when a form misses the gate (`passes`) at `fail_under`."""
     print(table(reports))
@@ -412,12 +422,7 @@ def main(argv: list[str] | None = None) -> int:
     p_build.add_argument("--out", type=Path, default=DEFAULT_OUT)
     p_eval = sub.add_parser("eval", help="score every form folder; one Markdown table row per form")
     p_eval.add_argument("--forms", type=Path, default=DEFAULT_OUT, help="the folder `build` wrote")
-    p_eval.add_argument("--strategy", default="rules", help="extraction strategy (default rules: no model needed)")
-    p_eval.add_argument("--no-cache", action="store_true", help="extract afresh, not from the record cache")
-    p_eval.add_argument(
-        "--fail-under", type=float,
-        help="exit 1 when a form scores under this, or gets a decision wrong, misses an item or fails a letter",
-    )  # fmt: skip
+    eval_arguments(p_eval)
     args = parser.parse_args(argv)
     if args.command == "build":
         written = list(build(args.out))

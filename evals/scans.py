@@ -124,12 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     p_eval = sub.add_parser("eval", help="score the scans at one resolution (built first if missing)")
     p_eval.add_argument("--out", type=Path, default=DEFAULT_OUT, help="the folder `build` wrote")
     p_eval.add_argument("--dpi", type=int, required=True)
-    p_eval.add_argument("--strategy", default="rules", help="extraction strategy (default rules: no model needed)")
-    p_eval.add_argument("--no-cache", action="store_true", help="extract afresh, not from the record cache")
-    p_eval.add_argument(
-        "--fail-under", type=float,
-        help="exit 1 when field accuracy is under this, or a decision is wrong, an item missed or a letter failed",
-    )  # fmt: skip
+    forms.eval_arguments(p_eval)
     args = parser.parse_args(argv)
     if args.command == "build":
         written = list(build(args.out, tuple(args.dpi)))
@@ -138,12 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     scans = folder(args.out, args.dpi)
     if not scans.is_dir():
         list(build(args.out, (args.dpi,)))
-    [(_, report)] = forms.evaluate(args.out, args.strategy, cache=not args.no_cache, names=[scans.name])
-    print(forms.table([(scans.name, report)]))
-    if args.fail_under is not None and not forms.passes(report, args.fail_under):
-        print(f"under --fail-under {args.fail_under}: {scans.name}", file=sys.stderr)
-        return 1
-    return 0
+    return forms.gate(
+        forms.evaluate(args.out, args.strategy, cache=not args.no_cache, names=[scans.name]), args.fail_under
+    )
 
 
 if __name__ == "__main__":
