@@ -130,6 +130,10 @@ KILLED_HINT = (
 )
 
 
+PARALLEL = 1
+"""Requests llama_cpp.server answers at once: it holds one lock around each completion and queues the rest."""
+
+
 class EmbeddedServer:
     """One llama.cpp server process for this Python process, which it never outlives.
 
@@ -150,6 +154,9 @@ class EmbeddedServer:
         self._crash: EmbeddedModelError | None = None  # also set by close(): no restart after that
         self._lock = threading.Lock()
         self._exit_hook = False
+        self.slots = threading.BoundedSemaphore(PARALLEL)
+        """Held by each request while the server has it (`imr_llm.client.Endpoint.turn`): the others
+        wait on this side, where their deadline has not started, not in the server's queue."""
 
     @property
     def alias(self) -> str:
