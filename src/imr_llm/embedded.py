@@ -158,7 +158,7 @@ and no slower (`evals/README.md`, "Memory"; `evals/bench.py` measures it).
   floats: 76 MiB, against 306 MiB at 512), at the same prompt speed on CPU.
 - `type_k` 8 (GGML_TYPE_Q8_0): the K half of the KV cache in 8 bits (224 → 172 MiB at 8,192). V
   stays f16: a quantized V needs `flash_attn`, and llama.cpp's CPU flash attention over a quantized
-  cache generated 10-14x slower here, so `flash_attn` stays off.
+  cache generated 14-21x slower here, so `flash_attn` stays off.
 - The RAM prompt cache (`--cache`) stays off: each state it saves holds the logits outside its size bound.
 """
 
