@@ -7,6 +7,7 @@ server rather than by mocking the client.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -77,11 +78,13 @@ POLL = 0.02
 class FakeOpenAI:
     """Serves queued replies in order; the last reply repeats once the queue runs dry."""
 
-    def __init__(self) -> None:
+    def __init__(self, one_at_a_time: bool = False) -> None:
         self.replies: list[Reply | Callable[[dict[str, Any]], Reply]] = []
+        # llama_cpp.server takes every request but answers one at a time: the rest wait behind a lock.
+        self._answering = threading.Lock() if one_at_a_time else contextlib.nullcontext()
         self.requests: list[dict[str, Any]] = []
-        self.active = 0  # requests being answered right now
-        self.peak = 0  # the most answered at once
+        self.active = 0  # requests at the server right now, answered or waiting their turn
+        self.peak = 0  # the most at the server at once
         self._lock = threading.Lock()
         handler = self._handler()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -119,7 +122,8 @@ class FakeOpenAI:
             def _reply(self, request: dict[str, Any]) -> None:
                 reply = fake._next(request)
                 try:
-                    self._answer(reply)
+                    with fake._answering:
+                        self._answer(reply)
                 finally:
                     with fake._lock:
                         fake.active -= 1

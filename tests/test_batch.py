@@ -10,8 +10,8 @@ from fpdf import FPDF
 from PIL import Image
 
 from conftest import SAMPLES, fields, gold, gold_reply, sample, slow
-from fake_server import error
-from imr_llm import aextract_many, extract_many
+from fake_server import FakeOpenAI, error
+from imr_llm import Options, RetryPolicy, aextract_many, embedded, extract_many
 from imr_llm.files import JsonlLog
 from imr_llm.reading import read_pdf as pdf_text
 from imr_llm.rows import read_rows
@@ -141,6 +141,34 @@ def test_requests_run_concurrently_up_to_the_bound(tmp_path: Path, fake) -> None
                                  strategy="whole", cache=False))  # fmt: skip
     assert all(o.ok for o in outcomes) and len(outcomes) == 8
     assert fake.peak == 4  # four requests at the server at once: overlapped, never more
+
+
+class ServedByFake(embedded.EmbeddedServer):
+    """The embedded default (what `resolve` picks when no model is named) with a scripted server in
+    llama.cpp's place: requests take the embedded path, and no model process is started."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        self.url = url
+
+    def base_url(self) -> str:
+        return self.url
+
+
+def test_a_busy_embedded_server_makes_a_batch_slower_not_failed(tmp_path: Path, monkeypatch) -> None:
+    """The embedded server answers one request at a time and queues the rest. At concurrency 4 each
+    request's deadline ran while it queued behind the others, and letters failed with
+    APITimeoutError. Here four answers take 1.6 s in all, each request 1 s at most."""
+    for n in range(4):
+        shutil.copy(SAMPLES / f"{NAMES[n]}.txt", tmp_path / f"{n}.txt")
+    with FakeOpenAI(one_at_a_time=True) as server:
+        server.queue(slow(gold_reply, 0.4))
+        monkeypatch.setattr(embedded, "default_server", ServedByFake(server.base_url))
+        once = Options(retry=RetryPolicy(max_attempts=1), timeout=1.0)
+        outcomes = list(extract_many([tmp_path], concurrency=4, strategy="whole", cache=False, options=once))
+    assert [str(o.error) for o in outcomes if not o.ok] == []  # before: "endpoint kept failing: APITimeoutError"
+    assert len(outcomes) == 4 and len(server.requests) == 4
+    assert server.peak == 1  # the others waited on this side, their deadlines not yet started
 
 
 def test_async_form_gives_the_same_records(corpus: Path) -> None:

@@ -11,13 +11,14 @@ import re
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from conftest import ROOT, SAMPLES, gold, sample
 from fake_server import CountingProxy
 from imr_llm import extract_result
-from imr_llm.embedded import default_server
+from imr_llm.embedded import SETTINGS, default_server
 from test_embedded_lifetime import KILLS, _dies_with_its_parent
 from variants import unknown_treatments
 
@@ -88,6 +89,23 @@ def test_per_item_fills_a_gap_and_the_repeat_reaches_no_server(tmp_path):
     assert second.cache_hit and second.usage.total_tokens == 0 and second.attempts == 0
     assert second.determination == first.determination
     print(f"\nper_item gap: {record.items[1].treatment.category.value}, {first.usage.total_tokens} tokens")
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads the server's command line from /proc")
+def test_the_embedded_server_runs_with_the_memory_settings() -> None:
+    """llama_cpp.server's defaults held 4.0 GB for a 1.1 GB model: a logits row per prompt token, the
+    mapped weights beside their repacked copy, 512-token batches (issue 26). The running server's own
+    command line carries the chosen settings, and its log shows llama.cpp applied them; the memory
+    they save is measured by `evals/bench.py`, not here."""
+    default_server.base_url()
+    argv = Path(f"/proc/{default_server.pid}/cmdline").read_bytes().decode().rstrip("\0").split("\0")
+    options = argv[argv.index("llama_cpp.server") + 1 :]  # --name value, each option
+    given = dict(zip(options[::2], options[1::2], strict=True))
+    assert {name: given.get(f"--{name}") for name in SETTINGS} == SETTINGS
+    assert given["--logits_all"] == "false" and given["--use_mmap"] == "false"
+    log = default_server.log.read_text()
+    assert "CPU_Mapped" not in log  # the weights were read in, not mapped beside their repacked copy
+    assert re.search(r"n_ubatch\s*=\s*128\b", log) and "K (q8_0)" in log and "V (f16)" in log
 
 
 @pytest.mark.timeout(600)

@@ -58,7 +58,8 @@ class EndpointAsker:
             for attempt in options.retry.retrying():
                 with attempt:
                     try:
-                        answer, completion = llm.create_with_completion(**request)
+                        with self.endpoint.turn():
+                            answer, completion = llm.create_with_completion(**request)
                     except _RETRIED as exc:
                         job.usage += _usage_of(exc)
                         if self.endpoint.server is not None and transient_cause(exc) is not None:

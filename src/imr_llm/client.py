@@ -13,6 +13,7 @@ instructor's `json_schema` mode does not work against llama_cpp.server.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -54,6 +55,15 @@ class Endpoint:
     def url(self) -> str | None:
         """Base URL to call; starts the embedded server on first use."""
         return self.server.base_url() if self.server is not None else self.base_url
+
+    def turn(self) -> contextlib.AbstractContextManager[object]:
+        """Held while a request is at the endpoint. The embedded server answers one request at a time
+        and queues the rest, where each request's deadline (`Options.timeout`) would run while it
+        waited: with `--concurrency 4` letters failed as timeouts behind three others. Requests wait
+        here instead, and each deadline starts when its request is sent, so a busy batch is slower,
+        never failed. Remote endpoints take requests as they come (a server that queues many,
+        such as vLLM, measures its own capacity, and a busy one answers 429, which is retried)."""
+        return self.server.slots if self.server is not None else contextlib.nullcontext()
 
     @property
     def instructor_mode(self) -> instructor.Mode:

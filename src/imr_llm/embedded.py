@@ -22,6 +22,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,6 +131,41 @@ KILLED_HINT = (
 )
 
 
+SETTINGS: dict[str, str] = {
+    "n_ctx": "8192",
+    "logits_all": "false",
+    "use_mmap": "false",
+    "n_batch": "128",
+    "n_ubatch": "128",
+    "type_k": "8",
+    "flash_attn": "false",
+}
+"""llama_cpp.server's options (names without `--`), chosen so the server fits a laptop: its peak
+resident memory on the corpus's longest letter went from 5,111 to 1,505 MiB, with the same scores
+and no slower (`evals/README.md`, "Memory"; `evals/bench.py` measures it).
+
+- `n_ctx`: a `whole` prompt is 1,140-4,805 tokens over the corpus letters with the whole letter
+  shown (`evals/prompt_tokens.py`), and the context also holds the answer (≤ ~1,200 tokens) and,
+  for a letter without a layout that adds up, a follow-up question; 8,192 leaves room for letters
+  half again as long as the corpus's longest (~24,000 characters). A longer prompt is refused by
+  the server (HTTP 400), never cut.
+- `logits_all` false: the server's default keeps a float32 row of 151,936 logits for every prompt
+  token (2.5 GB for 4,000 tokens); nothing here asks for logprobs.
+- `use_mmap` false: llama.cpp repacks most weights into a layout for its AVX2 kernels, a 597 MiB
+  copy; with the file mapped, the mapped originals stayed resident beside it. Read in, the model
+  is held once (1,060 MiB).
+- `n_batch`/`n_ubatch` 128: the compute buffer is sized for one batch of logits (128 x 151,936
+  floats: 76 MiB, against 306 MiB at 512), at the same prompt speed on CPU.
+- `type_k` 8 (GGML_TYPE_Q8_0): the K half of the KV cache in 8 bits (224 → 172 MiB at 8,192). V
+  stays f16: a quantized V needs `flash_attn`, and llama.cpp's CPU flash attention over a quantized
+  cache generated 14-21x slower here, so `flash_attn` stays off.
+- The RAM prompt cache (`--cache`) stays off: each state it saves holds the logits outside its size bound.
+"""
+
+PARALLEL = 1
+"""Requests llama_cpp.server answers at once: it holds one lock around each completion and queues the rest."""
+
+
 class EmbeddedServer:
     """One llama.cpp server process for this Python process, which it never outlives.
 
@@ -139,9 +175,11 @@ class EmbeddedServer:
     build that crashes on this CPU would crash again on every letter.
     """
 
-    def __init__(self, model: ModelFile = QWEN_1_5B, n_ctx: int = 8192, startup_timeout: float = 300.0):
+    def __init__(
+        self, model: ModelFile = QWEN_1_5B, settings: Mapping[str, str] | None = None, startup_timeout: float = 300.0
+    ):
         self.model = model
-        self.n_ctx = n_ctx
+        self.settings = {**SETTINGS, **(settings or {})}
         self.startup_timeout = startup_timeout
         self._proc: subprocess.Popen[bytes] | None = None
         self._lifeline: int | None = None  # write end of the pipe the child watches
@@ -150,6 +188,9 @@ class EmbeddedServer:
         self._crash: EmbeddedModelError | None = None  # also set by close(): no restart after that
         self._lock = threading.Lock()
         self._exit_hook = False
+        self.slots = threading.BoundedSemaphore(PARALLEL)
+        """Held by each request while the server has it (`imr_llm.client.Endpoint.turn`): the others
+        wait on this side, where their deadline has not started, not in the server's queue."""
 
     @property
     def alias(self) -> str:
@@ -201,9 +242,9 @@ class EmbeddedServer:
             "--model_alias", self.model.alias,
             "--host", "127.0.0.1",
             "--port", str(port),
-            "--n_ctx", str(self.n_ctx),
             "--n_threads", threads,
             "--n_threads_batch", threads,
+            *(arg for name, value in self.settings.items() for arg in (f"--{name}", value)),
         ]  # fmt: skip
 
     def _start(self) -> None:
