@@ -62,8 +62,10 @@ def characters(text: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # Pages and their furniture
 
+_PAGE_OF_WORDS = r"Page\s+(\d+)\s+of\s+(\d+)"
+"""A page counter, "Page N of M": furniture, and what tells a letter's last pages did not come."""
 RUNNING_FOOTER = re.compile(
-    r"^\s*(?:Final\s+Determination\s+Letter\s+for\s+IMR\s+Case\s+Number\b.{0,80}|Page\s+\d+\s+of\s+\d+)\s*$", re.I
+    rf"^\s*(?:Final\s+Determination\s+Letter\s+for\s+IMR\s+Case\s+Number\b.{{0,80}}|{_PAGE_OF_WORDS})\s*$", re.I
 )
 """A line of the state's running footer ("Final Determination Letter for IMR Case Number …", "Page N of M")."""
 CASE_NUMBER = re.compile(r"\bCase\s*(?:Number|No\b\.?|#)\s*[:#]?\s*(?P<number>[A-Z]{1,3}\d{2}-\d{4,8})\b", re.I)
@@ -276,7 +278,7 @@ def canonical_text(pages: list[str]) -> CanonicalText:
     return CanonicalText(dehyphenate(text), tuple(dict.fromkeys(numbers)), _pages_missing(furniture))
 
 
-_PAGE_OF = re.compile(r"\bPage\s+(\d{1,3})\s+of\s+(\d{1,3})\b", re.I)
+_PAGE_OF = re.compile(rf"\b{_PAGE_OF_WORDS}\b", re.I)
 
 
 def _pages_missing(furniture: list[str]) -> tuple[int, ...]:

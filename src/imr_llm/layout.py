@@ -77,10 +77,12 @@ _REGARDING_START = re.compile(rf"^{_MARKER}?\s*{phrase('Regarding the request fo
 _REGARDING = re.compile(
     rf"^{_MARKER}?\s*{phrase('Regarding the request for')}\s*(?P<request>\S.*?)[ \t]*:$", re.S | re.I
 )
+_FINDING_WORDS = rf"(?:is|are)\s*(?:{NOT}\s*)?{NECESSARY}"
+"""A finding on a request: "is (not) medically necessary", however a PDF or OCR spaced it."""
 _DETERMINED = re.compile(
     rf"^[ \t]*(?:\d+\s*[.)]|[-*\u2022])?[ \t]*{phrase('MAXIMUS Federal Services, Inc. has determined')}\s*"
     rf"(?:{phrase('that')}\s*)?{phrase('the request for')}\s*(?P<request>\S.{{0,400}}?)\s+"
-    rf"(?P<verdict>(?:is|are)\s*(?:{NOT}\s*)?{NECESSARY}(?:\s*{phrase('and appropriate')})?)",
+    rf"(?P<verdict>{_FINDING_WORDS}(?:\s*{phrase('and appropriate')})?)",
     re.M | re.S | re.I,
 )
 _FINAL_2013 = re.compile(rf"{phrase('Final Determination')}\s*:\s*{DECISION_WORD}", re.I)
@@ -430,7 +432,7 @@ def _assign(requests: list[str], verdicts: list[_Verdict]) -> tuple[list[Span | 
     return [verdicts[n].verdict if n is not None else None for n in chosen], unsettled
 
 
-_FINDING = re.compile(rf"(?:is|are)\s*(?:{NOT}\s*)?{NECESSARY}", re.I)
+_FINDING = re.compile(_FINDING_WORDS, re.I)
 
 
 def _closing_finding(text: str, passage: Span | None) -> Span | None:
